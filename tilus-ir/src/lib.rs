@@ -1,0 +1,2 @@
+//! tilus-ir: what a tilus program is.
+#![deny(missing_docs)]
