@@ -1,2 +1,3 @@
 //! tilus-ir: what a tilus program is.
 #![deny(missing_docs)]
+pub mod layout;
