@@ -1,1 +1,54 @@
-fn main() {}
+//! The `tilus` command: a thin front end over the tilus-rs libraries.
+//!
+//! Each subcommand parses its arguments, calls one library function and prints the result.
+//! Every error is printed as `error: …` on stderr with a non-zero exit status; nothing here
+//! panics on bad input.
+
+mod cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// tilus: arbitrary low-precision GPU computation (dtypes, layouts, kernels).
+#[derive(Parser, Debug)]
+#[command(name = "tilus", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// List every supported data type with its width and aliases.
+    Dtypes,
+    /// Describe one data type: header lines, then one row per code for types of ≤ 8 bits.
+    Dtype(cmd::dtype::DtypeArgs),
+    /// Pack values of a type into the little-endian bit stream; prints bytes in hex.
+    Pack(cmd::dtype::PackArgs),
+    /// Unpack COUNT values of a type from hex bytes.
+    Unpack(cmd::dtype::UnpackArgs),
+    /// Draw a register layout (or a shared layout with --shared) as a grid, table or SVG.
+    Layout(cmd::layout::LayoutArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Dtypes => cmd::dtype::list(),
+        Command::Dtype(args) => cmd::dtype::describe(&args),
+        Command::Pack(args) => cmd::dtype::pack(&args),
+        Command::Unpack(args) => cmd::dtype::unpack(&args),
+        Command::Layout(args) => cmd::layout::run(&args),
+    };
+    match result {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("{err}");
+            ExitCode::FAILURE
+        }
+    }
+}
