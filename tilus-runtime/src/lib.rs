@@ -1,0 +1,2 @@
+//! # tilus-runtime: where a tilus program runs
+#![deny(missing_docs)]
