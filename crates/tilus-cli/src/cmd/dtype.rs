@@ -41,7 +41,7 @@ pub struct UnpackArgs {
 
 /// `tilus dtypes`: one line per type: name, bits, family, aliases.
 pub fn list() -> CmdResult {
-    let mut out = String::new();
+    let mut out = String::from("# name     bits  family      aliases\n");
     for dt in DType::all() {
         let family = family(dt);
         let aliases = dt.aliases();
@@ -52,7 +52,7 @@ pub fn list() -> CmdResult {
         };
         let _ = writeln!(
             out,
-            "{:<10} {:>2} bits  {:<10}  {}",
+            "{:<10} {:>4}  {:<10}  {}",
             dt.name(),
             dt.bits(),
             family,
@@ -72,12 +72,23 @@ fn family(dt: DType) -> &'static str {
     }
 }
 
-/// Formats a decoded value the way every command prints it.
+/// Formats a decoded value the way every command prints it: integers exactly, floats as the
+/// shortest decimal that reads back to the same f64 (exact for every value of ≤ 16-bit types).
 fn value_text(dt: DType, code: u64) -> String {
     if dt.is_int() {
-        dt.int_value(code).to_string()
+        dt.int_value_i128(code).to_string()
     } else {
-        format!("{}", dt.decode_f32(code))
+        number_text(dt.decode_f64(code))
+    }
+}
+
+/// Large and tiny magnitudes in scientific notation, others in plain decimal.
+fn number_text(v: f64) -> String {
+    let a = v.abs();
+    if a != 0.0 && a.is_finite() && !(1e-7..1e16).contains(&a) {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
     }
 }
 
@@ -112,13 +123,13 @@ pub fn describe(args: &DtypeArgs) -> CmdResult {
     if let (Some(e), Some(m), Some(b)) = (dt.exponent_bits(), dt.mantissa_bits(), dt.bias()) {
         let _ = writeln!(out, "# exponent bits: {e}, mantissa bits: {m}, bias: {b}");
     }
-    let _ = writeln!(out, "# min: {}", dt.min_value());
-    let _ = writeln!(out, "# max: {}", dt.max_value());
+    let _ = writeln!(out, "# min: {}", number_text(dt.min_value()));
+    let _ = writeln!(out, "# max: {}", number_text(dt.max_value()));
     if let Some(v) = dt.smallest_normal() {
-        let _ = writeln!(out, "# smallest normal: {v}");
+        let _ = writeln!(out, "# smallest normal: {}", number_text(v));
     }
     if let Some(v) = dt.smallest_subnormal() {
-        let _ = writeln!(out, "# smallest subnormal: {v}");
+        let _ = writeln!(out, "# smallest subnormal: {}", number_text(v));
     }
     if dt.bits() <= 8 {
         let width = dt.bits() as usize;

@@ -12,10 +12,10 @@ pub struct LayoutArgs {
     #[arg(required_unless_present = "shared", conflicts_with = "shared")]
     expr: Option<String>,
     /// Print one line per (thread, slot) pair instead of the grid: `<thread> <slot> <i0> <i1> …`.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "shared")]
     table: bool,
     /// Also write the grid as an SVG picture (cells coloured by thread) to FILE.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "shared")]
     svg: Option<std::path::PathBuf>,
     /// A shared-memory layout expression, e.g. "row_major(8,64).swizzle(3,3,3)": prints offsets.
     #[arg(long, value_name = "EXPR")]
@@ -37,6 +37,8 @@ pub fn run(args: &LayoutArgs) -> CmdResult {
     if let Some(path) = &args.svg {
         std::fs::write(path, render::svg(&layout))
             .map_err(|e| CliError(format!("cannot write {}: {e}", path.display())))?;
+        // A note on stderr, so that stdout stays the grid or the table.
+        eprintln!("wrote {}", path.display());
     }
     if args.table {
         return Ok(render::table(&layout));

@@ -60,14 +60,19 @@ fn match_list(
     let n = want.len();
     let mismatch = || {
         format!(
-            "the {name} list {} does not {} the divisor's {name} list {}",
+            "the {name} list {} does not {} the divisor's {name} list {}{}",
             describe(lp, list),
             if side == Side::Right {
                 "end with"
             } else {
                 "start with"
             },
-            describe(lp, want)
+            describe(lp, want),
+            if side == Side::Right {
+                " (`/` divides off an inner factor, L = Q * R; for an outer factor use left_divide)"
+            } else {
+                " (left_divide divides off an outer factor, L = D * Q; for an inner factor use `/`)"
+            }
         )
     };
     if n == 0 {
