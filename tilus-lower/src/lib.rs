@@ -12,4 +12,5 @@
 #![deny(missing_docs)]
 
 pub mod artifact;
+pub mod layout_infer;
 pub mod target;
