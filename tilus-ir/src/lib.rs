@@ -24,6 +24,7 @@ pub mod builder;
 pub mod dtype;
 pub mod expr;
 pub mod inst;
+pub mod interp;
 pub mod layout;
 pub mod program;
 pub mod typing;
