@@ -69,6 +69,7 @@
 //! [`RunOptions::print`] is set.
 
 mod annotate;
+pub mod args;
 mod buffers;
 mod copy_async;
 mod dot;
