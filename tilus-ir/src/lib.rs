@@ -22,10 +22,12 @@
 pub mod arena;
 pub mod builder;
 pub mod dtype;
+pub mod equiv;
 pub mod expr;
 pub mod inst;
 pub mod interp;
 pub mod layout;
 pub mod program;
+pub mod text;
 pub mod typing;
 pub mod verify;
