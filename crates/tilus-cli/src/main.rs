@@ -30,6 +30,12 @@ enum Command {
     Unpack(cmd::dtype::UnpackArgs),
     /// Draw a register layout (or a shared layout with --shared) as a grid, table or SVG.
     Layout(cmd::layout::LayoutArgs),
+    /// Parse and verify a `.tilus` file; errors are shown with carets.
+    Check(cmd::program::FileArgs),
+    /// Print a `.tilus` file in canonical form.
+    Fmt(cmd::program::FileArgs),
+    /// Run a kernel of a `.tilus` file on the tile interpreter and summarize its buffers.
+    Run(cmd::program::RunArgs),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +46,9 @@ fn main() -> ExitCode {
         Command::Pack(args) => cmd::dtype::pack(&args),
         Command::Unpack(args) => cmd::dtype::unpack(&args),
         Command::Layout(args) => cmd::layout::run(&args),
+        Command::Check(args) => cmd::program::check(&args),
+        Command::Fmt(args) => cmd::program::fmt(&args),
+        Command::Run(args) => cmd::program::run(&args),
     };
     match result {
         Ok(text) => {

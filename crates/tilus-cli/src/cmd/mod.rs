@@ -3,6 +3,7 @@
 
 pub mod dtype;
 pub mod layout;
+pub mod program;
 
 use std::fmt;
 

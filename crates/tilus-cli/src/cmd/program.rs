@@ -1,0 +1,129 @@
+//! `tilus check`, `tilus fmt`, `tilus run`: programs in the `.tilus` text format.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use clap::Args;
+use tilus_ir::interp::{self, args as kargs, RunOptions};
+use tilus_ir::program::Program;
+use tilus_ir::text::parse_program;
+use tilus_ir::verify::{verify, VerifiedProgram};
+
+use super::{CliError, CmdResult};
+
+/// Arguments of `tilus check` and `tilus fmt`.
+#[derive(Args, Debug)]
+pub struct FileArgs {
+    /// A `.tilus` file.
+    file: PathBuf,
+}
+
+/// Arguments of `tilus run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// A `.tilus` file.
+    file: PathBuf,
+    /// The kernel to run (default: the first).
+    #[arg(long)]
+    kernel: Option<String>,
+    /// Kernel arguments: `n=1000` for scalars; for pointers `a=random[1024]`, `a=zeros[1024]`,
+    /// `a=range[1024]`, `a=ones[8]` or a list `a=[1, 2.5, -3]`. Unset pointers are an error.
+    #[arg(long = "arg", value_name = "NAME=VALUE", allow_hyphen_values = true)]
+    args: Vec<String>,
+    /// Seed for `random[...]` buffers.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Run blocks in reverse order (checks that split-K semaphores order the work).
+    #[arg(long)]
+    reverse: bool,
+}
+
+/// Reads, parses and verifies a file; errors are rendered with carets.
+pub fn load(path: &PathBuf) -> Result<(String, VerifiedProgram), CliError> {
+    let src = std::fs::read_to_string(path)
+        .map_err(|e| CliError(format!("cannot read {}: {e}", path.display())))?;
+    let program =
+        parse_program(&src).map_err(|e| CliError(format!("{}: {}", path.display(), e.render())))?;
+    let verified = verify(program).map_err(|errs| {
+        let mut msg = String::new();
+        for e in &errs.0 {
+            let _ = writeln!(msg, "error: {}: {e}", path.display());
+            if let Some(loc) = e.loc {
+                if let Some(line) = src.lines().nth(loc.line.saturating_sub(1) as usize) {
+                    let _ = writeln!(msg, "  {line}");
+                    let pad = " ".repeat(loc.column.saturating_sub(1) as usize);
+                    let _ = writeln!(msg, "  {pad}^");
+                }
+            }
+        }
+        CliError(msg.trim_end().to_string())
+    })?;
+    Ok((src, verified))
+}
+
+/// `tilus check FILE`.
+pub fn check(args: &FileArgs) -> CmdResult {
+    let (_, verified) = load(&args.file)?;
+    let names: Vec<&str> = verified
+        .program()
+        .functions
+        .iter()
+        .map(|f| f.name.as_str())
+        .collect();
+    Ok(format!(
+        "ok: {} ({} kernel{}: {})\n",
+        args.file.display(),
+        names.len(),
+        if names.len() == 1 { "" } else { "s" },
+        names.join(", ")
+    ))
+}
+
+/// `tilus fmt FILE`: the canonical text.
+pub fn fmt(args: &FileArgs) -> CmdResult {
+    let src = std::fs::read_to_string(&args.file)
+        .map_err(|e| CliError(format!("cannot read {}: {e}", args.file.display())))?;
+    let program: Program = parse_program(&src)
+        .map_err(|e| CliError(format!("{}: {}", args.file.display(), e.render())))?;
+    Ok(program.to_string())
+}
+
+/// `tilus run FILE --arg …`.
+pub fn run(args: &RunArgs) -> CmdResult {
+    let (_, verified) = load(&args.file)?;
+    let f = match &args.kernel {
+        Some(name) => verified
+            .program()
+            .function(name)
+            .ok_or_else(|| CliError(format!("no kernel `{name}` in {}", args.file.display())))?,
+        None => verified
+            .program()
+            .functions
+            .first()
+            .ok_or_else(|| CliError(format!("{} has no kernel", args.file.display())))?,
+    };
+    let mut run_args =
+        kargs::parse_args(f, &args.args, args.seed).map_err(|e| CliError(e.to_string()))?;
+    let mut opts = RunOptions::default();
+    if args.reverse {
+        opts.block_order = interp::BlockOrder::Reverse;
+    }
+    let start = std::time::Instant::now();
+    let report = interp::run(&verified, &f.name, &mut run_args, &opts)
+        .map_err(|e| CliError(e.to_string()))?;
+    let elapsed = start.elapsed();
+    let mut out = String::new();
+    for p in &report.prints {
+        let _ = writeln!(out, "{p}");
+    }
+    let _ = writeln!(
+        out,
+        "ran `{}`: {} blocks, {} instructions, {:.3} ms",
+        f.name,
+        report.blocks,
+        report.instructions,
+        elapsed.as_secs_f64() * 1e3
+    );
+    out.push_str(&kargs::summarize_buffers(f, &run_args));
+    Ok(out)
+}
