@@ -243,3 +243,73 @@ fn bad_layouts_are_clean_errors() {
     fails(&["layout", "--shared", "row_major(8,64).swizzle(3,3"]);
     fails(&["layout", "local(99999999999999999999)"]);
 }
+
+fn write_temp(name: &str, text: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("tilus-cli-prog-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write temp file");
+    path
+}
+
+const VECTOR_ADD: &str =
+    "kernel vector_add(n: i32, a: *f32, b: *f32, c: *f32) grid(cdiv(n, 128)) warps(4) {
+    %ga = global_view a, [n]
+    %gb = global_view b, [n]
+    %gc = global_view c, [n]
+    %x = load_global %ga, [blockIdx.x * 128], shape=[128]
+    %y = load_global %gb, [blockIdx.x * 128], shape=[128]
+    %z = add %x, %y
+    store_global %gc, %z, [blockIdx.x * 128]
+}
+";
+
+#[test]
+fn check_fmt_run_a_program() {
+    let p = write_temp("va.tilus", VECTOR_ADD);
+    let path = p.to_string_lossy().into_owned();
+    assert!(ok(&["check", &path]).starts_with("ok:"));
+    assert_eq!(ok(&["fmt", &path]), VECTOR_ADD);
+    let out = ok(&[
+        "run",
+        &path,
+        "--arg",
+        "n=200",
+        "--arg",
+        "a=range[200]",
+        "--arg",
+        "b=ones[200]",
+        "--arg",
+        "c=zeros[200]",
+    ]);
+    assert!(out.contains("2 blocks"), "{out}");
+    assert!(out.contains("c: f32[200] min=1 max=200"), "{out}");
+}
+
+#[test]
+fn malformed_programs_are_clean_errors() {
+    let cases = [
+        ("truncated.tilus", "kernel k(n: i32) grid(1) warps(1) {\n    %x = alloc_register f32[4"),
+        ("unknown.tilus", "kernel k(n: i32) grid(1) warps(1) {\n    %x = lod_global n\n}\n"),
+        ("arity.tilus", "kernel k(a: *f32) grid(1) warps(1) {\n    %g = global_view a, [4]\n    %x = load_global %g\n}\n"),
+        ("shape.tilus", "kernel k(a: *f32) grid(1) warps(1) {\n    %x = alloc_register f32[4]\n    %y = alloc_register f32[5]\n    %z = add %x, %y\n}\n"),
+        ("layout.tilus", "kernel k(a: *f32) grid(1) warps(1) {\n    %x = alloc_register f32[4]\n    annotate_layout %x, spatial(4).local(\n}\n"),
+        ("binary.tilus", "\u{0}\u{1}kernel \u{ff}"),
+    ];
+    for (name, text) in cases {
+        let p = write_temp(name, text);
+        let e = fails(&["check", &p.to_string_lossy()]);
+        assert!(
+            e.contains("-->") || e.contains("line "),
+            "{name}: no location in {e}"
+        );
+    }
+    let p = write_temp("va2.tilus", VECTOR_ADD);
+    let path = p.to_string_lossy().into_owned();
+    fails(&["run", &path, "--arg", "n=5"]);
+    fails(&[
+        "run", &path, "--arg", "n=5", "--arg", "a=[1]", "--arg", "b=[1]", "--arg", "c=[1]",
+        "--arg", "d=3",
+    ]);
+    fails(&["check", "/nonexistent/file.tilus"]);
+}
