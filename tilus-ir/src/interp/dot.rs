@@ -1,10 +1,12 @@
 //! `dot`: `a[m,k] @ b[k,n] (+ c[m,n])` accumulated in `acc_dtype`.
 //!
 //! For every output element, `acc = c[i,j]` (or 0), then for `kk` in `0..k` ascending:
-//! `acc = round_acc(acc + a[i,kk] * b[kk,j])`, where the operands are decoded exactly, the
-//! product and the sum are computed in `f64` (the product is exact for operands of at most
-//! 26 significant bits: every dtype but `i32`/`i64`/`u32`/`u64`), and `round_acc` rounds to
-//! the accumulator dtype (round to nearest even; toward zero with saturation for an integer
+//! `acc = round_acc(acc + a[i,kk] * b[kk,j])` with a single rounding per step: for an `f32`
+//! accumulator and operands that are exact `f32`s (every float dtype, integers of at most 24
+//! bits) this is `fma(a, b, acc)` in `f32`, which is what the compiled fallback computes;
+//! otherwise the operands are decoded exactly, the product and the sum are computed in `f64`
+//! (the product is exact for operands of at most 26 significant bits), and `round_acc` rounds
+//! to the accumulator dtype (round to nearest even; toward zero with saturation for an integer
 //! accumulator). With integer operands and an integer accumulator the sum is exact in `i64`
 //! and wraps to the accumulator type. Backends may sum in another order (tensor cores do);
 //! they must agree within the bound stated by their tests.
@@ -84,6 +86,8 @@ pub(super) fn dot(
         }
         out
     } else {
+        // Operands every value of which is an f32 (all floats, and ints of at most 24 bits).
+        let f32_exact = ta.dtype.is_float() || ta.dtype.bits() <= 24;
         let av = decode_f64(ta.dtype, &ta.codes);
         let bv = transpose(&decode_f64(tb.dtype, &tb.codes), k, n);
         let cv = tc.map(|t| decode_f64(acc, &t.codes));
@@ -93,7 +97,14 @@ pub(super) fn dot(
             for j in 0..n {
                 let bcol = &bv[j * k..(j + 1) * k];
                 let c0 = cv.as_ref().map_or(0.0, |c| c[i * n + j]);
-                let code = if acc == DType::F32 {
+                let code = if acc == DType::F32 && f32_exact {
+                    // One rounding per step: fma(a, b, acc) in f32 (a and b are exact f32s).
+                    let mut s = c0 as f32;
+                    for (x, y) in arow.iter().zip(bcol) {
+                        s = (*x as f32).mul_add(*y as f32, s);
+                    }
+                    u64::from(s.to_bits())
+                } else if acc == DType::F32 {
                     let mut s = c0 as f32;
                     for (x, y) in arow.iter().zip(bcol) {
                         s = (f64::from(s) + x * y) as f32;
