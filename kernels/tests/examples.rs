@@ -1,0 +1,86 @@
+//! The `.tilus` files in `kernels/examples/` are the printed kernels: regenerate them and
+//! compare (`TILUS_BLESS=1` rewrites them). Each also parses back to the same text.
+
+use std::path::PathBuf;
+
+use tilus_ir::dtype::DType;
+use tilus_ir::program::{Function, Program};
+use tilus_ir::text::parse_program;
+use tilus_ir::verify::verify;
+use tilus_kernels::pack::pack_program;
+use tilus_kernels::{a16wx, gemm, vector_add, A16WxConfig, GemmConfig, GroupSize, QuantMode};
+
+fn a16wx_cfg(wtype: DType) -> A16WxConfig {
+    A16WxConfig::default_for(
+        DType::F16,
+        wtype,
+        GroupSize::Size(128),
+        QuantMode::Symmetric,
+    )
+}
+
+fn examples() -> Vec<(&'static str, Function)> {
+    let u4 = DType::Int {
+        bits: 4,
+        signed: false,
+    };
+    let i3 = DType::Int {
+        bits: 3,
+        signed: true,
+    };
+    let f6 = DType::MiniFloat { exp: 3, mant: 2 };
+    let build = |r: tilus_kernels::Result<Function>| r.expect("builds");
+    vec![
+        ("vector_add_f32", build(vector_add(DType::F32, 512))),
+        ("gemm_f16", build(gemm(DType::F16, GemmConfig::default()))),
+        ("a16wx_f16_u4", build(a16wx(&a16wx_cfg(u4)))),
+        ("a16wx_f16_i3", build(a16wx(&a16wx_cfg(i3)))),
+        ("a16wx_f16_f6e3m2", build(a16wx(&a16wx_cfg(f6)))),
+        ("pack_u4", build(pack_program(&a16wx_cfg(u4)))),
+    ]
+}
+
+#[test]
+fn examples_are_up_to_date() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let bless = std::env::var("TILUS_BLESS").is_ok_and(|v| v == "1");
+    let mut stale = Vec::new();
+    for (name, f) in examples() {
+        let text = Program { functions: vec![f] }.to_string();
+        // The printed text is a valid program that prints back the same and verifies.
+        let parsed = parse_program(&text).unwrap_or_else(|e| panic!("{name} does not parse:\n{e}"));
+        assert_eq!(
+            parsed.to_string(),
+            text,
+            "{name}: print(parse(print(p))) differs"
+        );
+        verify(parsed).unwrap_or_else(|e| panic!("{name} does not verify:\n{e}"));
+        let path = dir.join(format!("{name}.tilus"));
+        if bless {
+            std::fs::create_dir_all(&dir).expect("creates kernels/examples");
+            std::fs::write(&path, &text).expect("writes the example");
+            continue;
+        }
+        let Ok(old) = std::fs::read_to_string(&path) else {
+            stale.push(format!("{} (missing)", path.display()));
+            continue;
+        };
+        if old != text {
+            let line = old
+                .lines()
+                .zip(text.lines())
+                .position(|(a, b)| a != b)
+                .unwrap_or(old.lines().count().min(text.lines().count()));
+            stale.push(format!(
+                "{} (first difference at line {})",
+                path.display(),
+                line + 1
+            ));
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "stale examples, rerun with TILUS_BLESS=1 to rewrite them:\n{}",
+        stale.join("\n")
+    );
+}
