@@ -6,7 +6,7 @@ use tilus_ir::dtype::{pack, DType};
 use tilus_ir::expr::{Axis, ScalarType};
 use tilus_ir::inst::{Operand, TileBinaryOp, TileUnaryOp};
 use tilus_ir::interp::{run, Arg, HostBuffer, InterpErrorKind, RunOptions, RunReport};
-use tilus_ir::layout::{spatial, RegisterLayout};
+use tilus_ir::layout::{replicated, spatial, RegisterLayout};
 use tilus_ir::program::{Function, Program};
 use tilus_ir::verify::{verify, VerifiedProgram};
 
@@ -509,25 +509,74 @@ fn view_bytes_as_sub_byte_types_is_bit_exact() {
 
 #[test]
 fn view_needs_matching_bits_and_a_known_layout() {
+    // A view of a tile whose layout is unknown, or one that changes the bits per thread, is
+    // rejected by the verifier before it can run.
     let kb = KernelBuilder::new("view", 1);
     let a = kb.pointer_param("a", U8);
     kb.grid(&[1]);
-    let x = kb.load_global(&kb.global_view(a, &[32]), &[kb.int(0)], &[32]);
-    let _ = kb.view(&x, int(4, false), &spatial(&[32]).local(&[2]));
-    let p = verified(kb.finish().expect("kernel"));
-    let mut args = vec![Arg::Buffer(HostBuffer::zeros(U8, 32))];
-    let e = run(&p, "view", &mut args, &RunOptions::default()).expect_err("no layout");
-    assert_eq!(e.kind, InterpErrorKind::MissingLayout);
+    let x = kb
+        .load_global(&kb.global_view(a, &[32]), &[kb.int(0)], &[32])
+        .named("x");
+    let _ = kb
+        .view(&x, int(4, false), &spatial(&[32]).local(&[2]))
+        .named("y");
+    let e = verify(Program {
+        functions: vec![kb.finish().expect("kernel")],
+    })
+    .expect_err("no layout");
+    assert!(e.contains("the layout of %x is not known"), "{e}");
+    assert_eq!(e.0[0].inst.as_deref(), Some("view"), "{e}");
+    assert_eq!(e.0[0].target.as_deref(), Some("%y"), "{e}");
 
     let kb = KernelBuilder::new("view", 1);
     let a = kb.pointer_param("a", U8);
     kb.grid(&[1]);
-    let x = kb.load_global(&kb.global_view(a, &[32]), &[kb.int(0)], &[32]);
+    let x = kb
+        .load_global(&kb.global_view(a, &[32]), &[kb.int(0)], &[32])
+        .named("x");
     kb.annotate_layout(&x, &spatial(&[32]));
     let _ = kb.view(&x, int(4, false), &spatial(&[32]).local(&[4]));
+    let e = verify(Program {
+        functions: vec![kb.finish().expect("kernel")],
+    })
+    .expect_err("bits");
+    assert!(e.contains("bits per thread differ"), "{e}");
+    assert!(e.contains("8 bits per thread"), "{e}");
+    assert!(e.contains("4 × u4 = 16 bits"), "{e}");
+
+    // What only the data decides is checked at run time: each of the 32 threads holds one
+    // byte and sees it as the two nibbles of a tile every thread holds (replicated), so the
+    // threads must agree on it.
+    let kb = KernelBuilder::new("view", 1);
+    let a = kb.pointer_param("a", U8);
+    let o = kb.pointer_param("o", int(4, false));
+    kb.grid(&[1]);
+    let x = kb
+        .load_global(&kb.global_view(a, &[32]), &[kb.int(0)], &[32])
+        .named("x");
+    kb.annotate_layout(&x, &spatial(&[32]));
+    let y = kb.view(&x, int(4, false), &replicated(&[2], 32));
+    kb.store_global(&kb.global_view(o, &[2]), &y, &[kb.int(0)]);
     let p = verified(kb.finish().expect("kernel"));
-    let e = run(&p, "view", &mut args, &RunOptions::default()).expect_err("bits");
+    let mut args = vec![
+        Arg::Buffer(HostBuffer::from_codes(U8, &[0x5a; 32])),
+        Arg::Buffer(HostBuffer::zeros(int(4, false), 2)),
+    ];
+    run_ok(&p, &mut args);
+    assert_eq!(buf(&args[1]).codes(), vec![0xa, 0x5]);
+    let mut bytes = vec![0x5a; 32];
+    bytes[7] = 0x5b;
+    let mut args = vec![
+        Arg::Buffer(HostBuffer::from_codes(U8, &bytes)),
+        Arg::Buffer(HostBuffer::zeros(int(4, false), 2)),
+    ];
+    let e = run(&p, "view", &mut args, &RunOptions::default()).expect_err("threads disagree");
     assert_eq!(e.kind, InterpErrorKind::ViewMismatch);
+    assert!(
+        e.message.contains("held by threads 0 and 7"),
+        "{}",
+        e.message
+    );
 }
 
 #[test]

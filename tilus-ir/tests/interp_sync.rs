@@ -38,15 +38,26 @@ fn buf(a: &Arg) -> &HostBuffer {
     a.as_buffer().expect("a buffer argument")
 }
 
+/// How the f16 GEMM waits for its copies before loading them.
+#[derive(Clone, Copy)]
+enum Wait {
+    /// `wait_group(n)` after every commit. 0 is correct; 1 leaves the newest group, the one
+    /// just committed, in flight: the verifier accepts any wait on every path and leaves the
+    /// group arithmetic to the interpreter.
+    Group(u32),
+    /// `wait_group(0)` only in blocks with `blockIdx.x == 0`: the loads are reachable without
+    /// a wait, which the verifier sees and rejects.
+    OnlyInFirstColumn,
+}
+
 /// f16 GEMM `c = a @ b` (f32 accumulation) staged through shared memory with `copy_async`.
-/// The wait and the two syncs run only when their flag parameter is non-zero, so one kernel
-/// can show every mistake at run time.
-fn gemm_f16(bm: usize, bn: usize, bk: usize) -> VerifiedProgram {
+/// The two syncs run only when their flag parameter is non-zero, so one kernel can show
+/// both races at run time; the wait is chosen when the kernel is built.
+fn gemm_f16_function(bm: usize, bn: usize, bk: usize, wait: Wait) -> Function {
     let kb = KernelBuilder::new("gemm", 4);
     let m = kb.scalar_param("m", ScalarType::I32);
     let n = kb.scalar_param("n", ScalarType::I32);
     let k = kb.scalar_param("k", ScalarType::I32);
-    let do_wait = kb.scalar_param("do_wait", ScalarType::I32);
     let do_sync_a = kb.scalar_param("do_sync_a", ScalarType::I32);
     let do_sync_b = kb.scalar_param("do_sync_b", ScalarType::I32);
     let a = kb.pointer_param("a", F16);
@@ -66,7 +77,13 @@ fn gemm_f16(bm: usize, bn: usize, bk: usize) -> VerifiedProgram {
         kb.copy_async(&sa, &ga, &[row, k0]);
         kb.copy_async(&sb, &gb, &[k0, col]);
         kb.commit_group();
-        kb.if_then(do_wait.ne(0), || kb.wait_group(0));
+        match wait {
+            Wait::Group(n) => kb.wait_group(n),
+            Wait::OnlyInFirstColumn => {
+                let first_column = kb.block_idx(Axis::X).eq(0);
+                kb.if_then(first_column, || kb.wait_group(0));
+            }
+        }
         kb.if_then(do_sync_a.ne(0), || kb.sync());
         let ra = kb.load_shared(&sa);
         let rb = kb.load_shared(&sb);
@@ -76,7 +93,12 @@ fn gemm_f16(bm: usize, bn: usize, bk: usize) -> VerifiedProgram {
     kb.store_global(&gc, &acc, &[row, col]);
     kb.free_shared(&sa);
     kb.free_shared(&sb);
-    verified(kb.finish().expect("kernel"))
+    kb.finish().expect("kernel")
+}
+
+/// The GEMM with `wait_group(wait_n)` after every commit.
+fn gemm_f16(bm: usize, bn: usize, bk: usize, wait_n: u32) -> VerifiedProgram {
+    verified(gemm_f16_function(bm, bn, bk, Wait::Group(wait_n)))
 }
 
 /// The documented `dot` order: ascending k, each `acc + a*b` in f64 rounded to f32.
@@ -94,7 +116,8 @@ fn reference_gemm(a: &[f32], b: &[f32], m: usize, n: usize, k: usize) -> Vec<f32
     c
 }
 
-fn gemm_args(m: usize, n: usize, k: usize, flags: [i64; 3]) -> Vec<Arg> {
+/// Arguments for the GEMM; `flags` are `do_sync_a` and `do_sync_b`.
+fn gemm_args(m: usize, n: usize, k: usize, flags: [i64; 2]) -> Vec<Arg> {
     let a: Vec<f32> = (0..m * k)
         .map(|i| ((i * 13 % 29) as f32 - 14.0) / 7.0)
         .collect();
@@ -107,7 +130,6 @@ fn gemm_args(m: usize, n: usize, k: usize, flags: [i64; 3]) -> Vec<Arg> {
         Arg::Int(k as i64),
         Arg::Int(flags[0]),
         Arg::Int(flags[1]),
-        Arg::Int(flags[2]),
         Arg::Buffer(HostBuffer::from_f32(F16, &a)),
         Arg::Buffer(HostBuffer::from_f32(F16, &b)),
         Arg::Buffer(HostBuffer::zeros(F32, m * n)),
@@ -116,7 +138,7 @@ fn gemm_args(m: usize, n: usize, k: usize, flags: [i64; 3]) -> Vec<Arg> {
 
 #[test]
 fn f16_gemm_with_shared_staging() {
-    let p = gemm_f16(32, 32, 16);
+    let p = gemm_f16(32, 32, 16, 0);
     let (m, n, k) = (40, 48, 80);
     let mut want = None;
     for order in [
@@ -124,7 +146,7 @@ fn f16_gemm_with_shared_staging() {
         BlockOrder::Reverse,
         BlockOrder::Shuffled(7),
     ] {
-        let mut args = gemm_args(m, n, k, [1, 1, 1]);
+        let mut args = gemm_args(m, n, k, [1, 1]);
         let opts = RunOptions {
             block_order: order,
             ..RunOptions::default()
@@ -132,10 +154,10 @@ fn f16_gemm_with_shared_staging() {
         let r = run(&p, "gemm", &mut args, &opts).expect("gemm");
         assert_eq!(r.blocks, 4);
         assert_eq!(r.dropped_copies, 0);
-        let c = buf(&args[8]).to_f32();
+        let c = buf(&args[7]).to_f32();
         let w = want.get_or_insert_with(|| {
-            let a = buf(&args[6]).to_f32();
-            let b = buf(&args[7]).to_f32();
+            let a = buf(&args[5]).to_f32();
+            let b = buf(&args[6]).to_f32();
             reference_gemm(&a, &b, m, n, k)
         });
         for i in 0..m * n {
@@ -146,8 +168,18 @@ fn f16_gemm_with_shared_staging() {
 
 #[test]
 fn gemm_without_wait_is_a_missing_wait() {
-    let p = gemm_f16(32, 32, 16);
-    let mut args = gemm_args(40, 48, 80, [0, 1, 1]);
+    // A wait that some blocks skip is a missing wait the verifier proves statically.
+    let e = verify(Program {
+        functions: vec![gemm_f16_function(32, 32, 16, Wait::OnlyInFirstColumn)],
+    })
+    .expect_err("a path without a wait");
+    assert_eq!(e.0[0].inst.as_deref(), Some("load_shared"), "{e}");
+    assert!(e.contains("%sa is written by `copy_async`"), "{e}");
+    assert!(e.contains("no `wait_group`/`wait_all` in between"), "{e}");
+    // `wait_group 1` right after the only commit leaves that group in flight: the verifier
+    // accepts any wait, the interpreter counts the groups and finds the copy still pending.
+    let p = gemm_f16(32, 32, 16, 1);
+    let mut args = gemm_args(40, 48, 80, [1, 1]);
     let e = run(&p, "gemm", &mut args, &RunOptions::default()).expect_err("missing wait");
     assert_eq!(e.kind, InterpErrorKind::MissingWait);
     assert_eq!(e.inst.as_deref(), Some("load_shared"));
@@ -162,8 +194,8 @@ fn gemm_without_wait_is_a_missing_wait() {
 
 #[test]
 fn gemm_without_sync_before_loads_is_a_race() {
-    let p = gemm_f16(32, 32, 16);
-    let mut args = gemm_args(40, 48, 80, [1, 0, 1]);
+    let p = gemm_f16(32, 32, 16, 0);
+    let mut args = gemm_args(40, 48, 80, [0, 1]);
     let e = run(&p, "gemm", &mut args, &RunOptions::default()).expect_err("race");
     assert_eq!(e.kind, InterpErrorKind::MissingSync);
     let msg = e.to_string();
@@ -177,14 +209,14 @@ fn gemm_without_sync_before_loads_is_a_race() {
 
 #[test]
 fn gemm_without_trailing_sync_is_a_write_after_read_race() {
-    let p = gemm_f16(32, 32, 16);
-    let mut args = gemm_args(40, 48, 80, [1, 1, 0]);
+    let p = gemm_f16(32, 32, 16, 0);
+    let mut args = gemm_args(40, 48, 80, [1, 0]);
     let e = run(&p, "gemm", &mut args, &RunOptions::default()).expect_err("race");
     assert_eq!(e.kind, InterpErrorKind::MissingSync);
     assert_eq!(e.inst.as_deref(), Some("copy_async"));
     assert!(e.message.contains("read by load_shared"), "{e}");
     // With a single k iteration nothing is overwritten: no race.
-    let mut args = gemm_args(40, 48, 16, [1, 1, 0]);
+    let mut args = gemm_args(40, 48, 16, [1, 0]);
     run(&p, "gemm", &mut args, &RunOptions::default()).expect("one iteration is fine");
 }
 
@@ -250,29 +282,43 @@ fn multi_stage_buffers_track_each_stage() {
 
 #[test]
 fn shared_memory_misuse() {
-    // store_shared into a tile with a copy in flight; load after free.
-    for case in 0..2 {
-        let kb = KernelBuilder::new("misuse", 1);
-        let a = kb.pointer_param("a", F32);
-        kb.grid(&[1]);
-        let g = kb.global_view(a, &[8]);
-        let s = kb.alloc_shared(F32, &[8]).named("s");
-        let r = kb.load_global(&g, &[kb.int(0)], &[8]);
-        if case == 0 {
-            kb.copy_async(&s, &g, &[kb.int(0)]);
-            kb.store_shared(&s, &r);
-        } else {
-            kb.store_shared(&s, &r);
-            kb.sync();
-            kb.free_shared(&s);
-            let _ = kb.load_shared(&s);
-        }
-        let p = verified(kb.finish().expect("kernel"));
-        let mut args = vec![Arg::Buffer(HostBuffer::zeros(F32, 8))];
-        let e = run(&p, "misuse", &mut args, &RunOptions::default()).expect_err("misuse");
-        let want = [InterpErrorKind::MissingWait, InterpErrorKind::UseAfterFree][case];
-        assert_eq!(e.kind, want, "{e}");
-    }
+    // store_shared into a tile with a copy in flight: the verifier only follows copies to
+    // loads, the interpreter catches the write at run time.
+    let kb = KernelBuilder::new("misuse", 1);
+    let a = kb.pointer_param("a", F32);
+    kb.grid(&[1]);
+    let g = kb.global_view(a, &[8]);
+    let s = kb.alloc_shared(F32, &[8]).named("s");
+    let r = kb.load_global(&g, &[kb.int(0)], &[8]);
+    kb.copy_async(&s, &g, &[kb.int(0)]);
+    kb.store_shared(&s, &r);
+    let p = verified(kb.finish().expect("kernel"));
+    let mut args = vec![Arg::Buffer(HostBuffer::zeros(F32, 8))];
+    let e = run(&p, "misuse", &mut args, &RunOptions::default()).expect_err("misuse");
+    assert_eq!(e.kind, InterpErrorKind::MissingWait, "{e}");
+    assert_eq!(e.inst.as_deref(), Some("store_shared"), "{e}");
+    // A load after free is in program order, which the verifier follows: it is rejected
+    // before it can run.
+    let kb = KernelBuilder::new("misuse", 1);
+    let a = kb.pointer_param("a", F32);
+    kb.grid(&[1]);
+    let g = kb.global_view(a, &[8]);
+    let s = kb.alloc_shared(F32, &[8]).named("s");
+    let r = kb.load_global(&g, &[kb.int(0)], &[8]);
+    kb.store_shared(&s, &r);
+    kb.sync();
+    kb.free_shared(&s);
+    let _ = kb.load_shared(&s);
+    let e = verify(Program {
+        functions: vec![kb.finish().expect("kernel")],
+    })
+    .expect_err("use after free");
+    assert_eq!(e.0.len(), 1, "{e}");
+    assert_eq!(e.0[0].inst.as_deref(), Some("load_shared"), "{e}");
+    assert!(
+        e.contains("%s is used after it was freed by `free_shared`"),
+        "{e}"
+    );
     // A copy never waited for is dropped at the end of the block and counted.
     let kb = KernelBuilder::new("drop", 1);
     let a = kb.pointer_param("a", F32);

@@ -359,10 +359,26 @@ fn view_chain_infers_consistently() {
 
 #[test]
 fn view_with_other_bits_per_thread_is_rejected() {
-    // 32 u4 slots per thread on the view side need 16 bytes; this layout has 8 u4 per thread.
+    // The 16 bytes per thread of %w8 are 32 u4 slots; this layout has 16 u4 per thread.
     let bad = auto_local_spatial(128, &[32, 8]).local(&[1, 8]);
-    let (_, a) = run(view_chain(&bad));
-    match a {
+    // The verifier rejects the view before layout inference runs.
+    let e = verify(Program {
+        functions: vec![view_chain(&bad)],
+    })
+    .expect_err("bits per thread differ");
+    assert_eq!(e.0.len(), 1, "{e}");
+    assert_eq!(e.0[0].inst.as_deref(), Some("view"), "{e}");
+    assert_eq!(e.0[0].target.as_deref(), Some("%w4"), "{e}");
+    assert!(e.contains("bits per thread differ"), "{e}");
+    assert!(e.contains("%w8 holds 16 × u8 = 128 bits per thread"), "{e}");
+    assert!(e.contains("16 × u4 = 64 bits"), "{e}");
+    // Inference's own check of a view: the same layouts given to an inferred assignment.
+    let (_, lb, _) = mma_block((2, 2), (2, 4, 2));
+    let (p, a) = run(view_chain(&lb));
+    let mut a = a.expect("infers");
+    let w4 = func(&p).tensor_by_name("w4").expect("w4");
+    a.register.insert(w4, bad);
+    match validate(func(&p), &a) {
         Err(LayoutInferError::Invalid {
             inst,
             tensors,
@@ -379,29 +395,36 @@ fn view_with_other_bits_per_thread_is_rejected() {
 
 #[test]
 fn conflicting_annotations_name_the_tensor() {
-    let kb = KernelBuilder::new("conflict", 4);
-    let x = kb.pointer_param("X", DType::F16);
-    kb.grid(&[1]);
-    let gx = kb.global_view(x, &[64, 64]);
-    let t = kb.load_global(&gx, &[0, 0], &[64, 64]).named("tile");
     let l1 = layout("local(4,1).spatial(16,8).local(1,8)");
     let l2 = auto_local_spatial(128, &[64, 64]);
-    kb.annotate_layout(&t, &l1);
-    kb.annotate_layout(&t, &l1);
-    kb.annotate_layout(&t, &l2);
-    let (_, a) = run(kb.finish().expect("builds"));
-    let e = a.expect_err("conflict");
-    assert_eq!(
-        e,
-        LayoutInferError::ConflictingAnnotations {
-            tensor: "tile".into(),
-            first: l1.to_string(),
-            second: l2.to_string(),
+    let kernel = |layouts: &[&RegisterLayout]| {
+        let kb = KernelBuilder::new("conflict", 4);
+        let x = kb.pointer_param("X", DType::F16);
+        kb.grid(&[1]);
+        let gx = kb.global_view(x, &[64, 64]);
+        let t = kb.load_global(&gx, &[0, 0], &[64, 64]).named("tile");
+        for l in layouts {
+            kb.annotate_layout(&t, l);
         }
-    );
+        kb.finish().expect("builds")
+    };
+    // The same layout twice is one layout.
+    let (p, a) = run(kernel(&[&l1, &l1]));
+    assert_eq!(reg(&p, &a.expect("infers"), "tile"), &l1);
+    // Two different ones are rejected by the verifier, before layout inference, at the
+    // later annotation, naming the tensor and both layouts.
+    let e = verify(Program {
+        functions: vec![kernel(&[&l1, &l1, &l2])],
+    })
+    .expect_err("conflict");
+    assert_eq!(e.0.len(), 1, "{e}");
+    assert_eq!(e.0[0].inst.as_deref(), Some("annotate_layout"), "{e}");
     let msg = e.to_string();
     assert!(msg.contains("%tile"), "{msg}");
-    assert!(msg.contains(&l1.to_string()) && msg.contains(&l2.to_string()));
+    assert!(
+        msg.contains(&l1.to_string()) && msg.contains(&l2.to_string()),
+        "{msg}"
+    );
 }
 
 #[test]
