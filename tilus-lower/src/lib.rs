@@ -17,6 +17,7 @@
 pub mod artifact;
 pub mod error;
 pub mod layout_infer;
+pub mod simplify;
 pub mod target;
 pub mod thread_ir;
 pub mod tile_to_thread;
