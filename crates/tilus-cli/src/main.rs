@@ -36,6 +36,8 @@ enum Command {
     Fmt(cmd::program::FileArgs),
     /// Run a kernel of a `.tilus` file on the tile interpreter and summarize its buffers.
     Run(cmd::program::RunArgs),
+    /// Quantize random weights, run the a16wX GEMM and compare with an f64 reference.
+    Gemm(cmd::gemm::GemmArgs),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +51,7 @@ fn main() -> ExitCode {
         Command::Check(args) => cmd::program::check(&args),
         Command::Fmt(args) => cmd::program::fmt(&args),
         Command::Run(args) => cmd::program::run(&args),
+        Command::Gemm(args) => cmd::gemm::gemm(&args),
     };
     match result {
         Ok(text) => {

@@ -313,3 +313,105 @@ fn malformed_programs_are_clean_errors() {
     ]);
     fails(&["check", "/nonexistent/file.tilus"]);
 }
+
+#[test]
+fn gemm_on_the_interpreter_ends_with_a_machine_readable_line() {
+    for (wtype, extra) in [
+        ("u4", None),
+        ("i3", Some("--asym")),
+        ("f6e3m2", None),
+        ("f8e4m3fn", None),
+    ] {
+        let mut args = vec![
+            "gemm",
+            "--m",
+            "17",
+            "--k",
+            "256",
+            "--n",
+            "72",
+            "--wtype",
+            wtype,
+            "--group-size",
+            "128",
+            "--backend",
+            "interp",
+        ];
+        if let Some(e) = extra {
+            args.push(e);
+        }
+        let out = ok(&args);
+        let last = out.lines().last().unwrap_or_default();
+        assert!(last.starts_with("ok: max_rel_err="), "{wtype}: {out}");
+        assert!(
+            last.contains(" mean_rel_err=") && last.contains(" time_ms="),
+            "{last}"
+        );
+    }
+    let out = ok(&[
+        "gemm",
+        "--m",
+        "1",
+        "--k",
+        "128",
+        "--n",
+        "64",
+        "--wtype",
+        "u2",
+        "--group-size",
+        "per-channel",
+        "--split-k",
+        "2",
+    ]);
+    assert!(
+        out.lines().last().is_some_and(|l| l.starts_with("ok: ")),
+        "{out}"
+    );
+}
+
+#[test]
+fn gemm_rejects_bad_choices_cleanly() {
+    fails(&[
+        "gemm", "--wtype", "f4e2m1", "--asym", "--m", "1", "--k", "128", "--n", "64",
+    ]);
+    fails(&[
+        "gemm", "--wtype", "u9", "--m", "1", "--k", "128", "--n", "64",
+    ]);
+    fails(&[
+        "gemm",
+        "--group-size",
+        "48",
+        "--m",
+        "1",
+        "--k",
+        "128",
+        "--n",
+        "64",
+    ]);
+    fails(&[
+        "gemm",
+        "--group-size",
+        "many",
+        "--m",
+        "1",
+        "--k",
+        "128",
+        "--n",
+        "64",
+    ]);
+    fails(&[
+        "gemm", "--act", "f32", "--m", "1", "--k", "128", "--n", "64",
+    ]);
+    fails(&["gemm", "--m", "0"]);
+    fails(&[
+        "gemm",
+        "--backend",
+        "cuda",
+        "--m",
+        "1",
+        "--k",
+        "128",
+        "--n",
+        "64",
+    ]);
+}

@@ -2,6 +2,7 @@
 //! [`CliError`] whose `Display` is the whole message (possibly several lines).
 
 pub mod dtype;
+pub mod gemm;
 pub mod layout;
 pub mod program;
 

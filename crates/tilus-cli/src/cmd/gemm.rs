@@ -1,0 +1,169 @@
+//! `tilus gemm`: quantize random weights, run the a16wX GEMM, compare with an f64 reference.
+
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use clap::Args;
+use tilus_ir::dtype::DType;
+use tilus_ir::interp::RunOptions;
+use tilus_kernels::config::{A16WxConfig, GroupSize, QuantMode};
+use tilus_kernels::{host, quant, run};
+
+use super::{CliError, CmdResult};
+
+/// Arguments of `tilus gemm`.
+#[derive(Args, Debug)]
+pub struct GemmArgs {
+    /// Rows of the activations (tokens).
+    #[arg(long, default_value_t = 16)]
+    pub m: usize,
+    /// Output features.
+    #[arg(long, default_value_t = 4096)]
+    pub n: usize,
+    /// Input features.
+    #[arg(long, default_value_t = 4096)]
+    pub k: usize,
+    /// Weight type: u1..u8, i2..i8, any minifloat f3..f7, f8e4m3fn, f8e5m2.
+    #[arg(long, default_value = "u4")]
+    pub wtype: String,
+    /// Activation type: f16 or bf16.
+    #[arg(long, default_value = "f16")]
+    pub act: String,
+    /// Group size along K (a multiple of the tile's K), or `per-channel`.
+    #[arg(long, default_value = "128")]
+    pub group_size: String,
+    /// Asymmetric quantization with zero points (integer weights only).
+    #[arg(long)]
+    pub asym: bool,
+    /// Split K across this many blocks (combined in order with semaphores).
+    #[arg(long, default_value_t = 1)]
+    pub split_k: usize,
+    /// Where to run: `interp` (the tile interpreter; the only backend of this build).
+    #[arg(long)]
+    pub backend: Option<String>,
+    /// Seed of the random weights and activations.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+/// Parses `--group-size`.
+pub fn parse_group(text: &str) -> Result<GroupSize, CliError> {
+    match text {
+        "per-channel" | "pc" | "channel" | "0" => Ok(GroupSize::PerChannel),
+        _ => text.parse::<usize>().map(GroupSize::Size).map_err(|_| {
+            CliError(format!(
+                "--group-size `{text}`: expected a positive integer or `per-channel`"
+            ))
+        }),
+    }
+}
+
+/// Uniform values in [-1, 1) from a seeded xorshift generator.
+fn random(len: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        })
+        .collect()
+}
+
+/// The problem made concrete: config, quantized weights, activations.
+pub struct Problem {
+    /// The kernel configuration.
+    pub cfg: A16WxConfig,
+    /// The quantized weights `[N, K]`.
+    pub q: quant::Quantized,
+    /// Activations `[M, K]` (f32; rounded to the activation dtype by the runners).
+    pub a: Vec<f32>,
+}
+
+/// Builds the problem from the arguments (validating every choice).
+pub fn problem(args: &GemmArgs) -> Result<Problem, CliError> {
+    let wtype = DType::parse(&args.wtype)?;
+    let act = DType::parse(&args.act)?;
+    let group = parse_group(&args.group_size)?;
+    let mode = if args.asym {
+        QuantMode::Asymmetric
+    } else {
+        QuantMode::Symmetric
+    };
+    if args.m == 0 || args.n == 0 || args.k == 0 {
+        return Err(CliError("--m, --n and --k must be positive".into()));
+    }
+    let mut cfg = A16WxConfig::default_for(act, wtype, group, mode);
+    cfg.split_k = args.split_k;
+    cfg.validate()?;
+    let w = random(args.n * args.k, args.seed);
+    let q = quant::quantize(&w, args.n, args.k, wtype, group, mode, act)?;
+    let a = random(args.m * args.k, args.seed.wrapping_add(7919));
+    Ok(Problem { cfg, q, a })
+}
+
+/// `tilus gemm`.
+pub fn gemm(args: &GemmArgs) -> CmdResult {
+    let backend = args.backend.as_deref().unwrap_or("interp");
+    if backend != "interp" {
+        return Err(CliError(format!(
+            "unknown backend `{backend}`: this build has `interp` (the tile interpreter)"
+        )));
+    }
+    let (m, n, k) = (args.m, args.n, args.k);
+    let p = problem(args)?;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "a16w{} gemm: m={m} n={n} k={k} act={} wtype={} group={} mode={} split_k={} backend=interp",
+        p.cfg.wtype.bits(),
+        p.cfg.act,
+        p.cfg.wtype,
+        args.group_size,
+        if args.asym { "asymmetric" } else { "symmetric" },
+        p.cfg.split_k
+    );
+    let _ = writeln!(
+        out,
+        "tile: {}x{}x{}, {} warps, {} stages",
+        p.cfg.block_m,
+        p.cfg.block_n,
+        p.cfg.block_k,
+        p.cfg.warps(),
+        p.cfg.num_stages
+    );
+    let start = Instant::now();
+    let c = run::run_a16wx_interp(m, n, k, &p.a, &p.q, &p.cfg, &RunOptions::default())?;
+    let time_ms = start.elapsed().as_secs_f64() * 1e3;
+    let a = host::round_to(p.cfg.act, &p.a);
+    let w = quant::dequantize(&p.q);
+    let reference = host::reference_gemm(m, n, k, &a, &w);
+    let stats = host::error_stats(m, n, k, &c, &reference, &a, &w, p.cfg.act);
+    let bound = host::error_bound(p.cfg.act, k);
+    let _ = writeln!(
+        out,
+        "relative error vs f64 reference on the dequantized weights: max {:.3e}, mean {:.3e} (bound {:.3e})",
+        stats.max_rel, stats.mean_rel, bound
+    );
+    let _ = writeln!(
+        out,
+        "time: {time_ms:.3} ms (interpreter, including packing)"
+    );
+    if stats.max_rel.is_finite() && stats.max_rel <= bound {
+        let _ = writeln!(
+            out,
+            "ok: max_rel_err={:.3e} mean_rel_err={:.3e} time_ms={time_ms:.3}",
+            stats.max_rel, stats.mean_rel
+        );
+        Ok(out)
+    } else {
+        let (i, j) = (stats.argmax / n, stats.argmax % n);
+        let _ = write!(
+            out,
+            "FAIL: max_rel_err={:.3e} exceeds the bound {bound:.3e} at C[{i}, {j}] (got {}, expected {})",
+            stats.max_rel, c[stats.argmax], reference[stats.argmax]
+        );
+        Err(CliError(out))
+    }
+}
