@@ -1,2 +1,38 @@
 //! # tilus-runtime: where a tilus program runs
+//!
+//! The model: a [`Device`] owns **buffers of bytes** and runs **kernels** on them.
+//!
+//! ```text
+//!            allocate / upload                    launch(kernel, args)           download
+//!  host bytes ───────────────► BufferId ──► LaunchArg::Buffer ──► device ──► bytes ──► host
+//!                                         LaunchArg::Int/Float (one per tile-function param)
+//! ```
+//!
+//! - **Bytes are the currency.** Every tilus dtype, sub-byte ones included, is a
+//!   little-endian bit stream (`tilus_ir::dtype::pack`), so buffers carry raw bytes and the
+//!   kernel's parameter types say how to read them. wgpu pads buffers to 4 bytes (WGSL sees
+//!   `u32` words); downloads return exactly the size allocated.
+//! - **Each device runs the kernel kind it understands** ([`Kernel`]): the wgpu device a
+//!   compiled [`tilus_lower::artifact::WgslKernel`] (source plus launch contract: bindings,
+//!   scalar block, workspaces, grid), the interpreter device a verified tile-IR program and
+//!   a kernel name. The interpreter is the reference semantics; other devices must match it.
+//! - **Launch arguments** follow the tile function's parameters in order
+//!   ([`LaunchArg`]): buffers for pointers, `Int`/`Float` for scalars.
+//! - **Timing** ([`Device::time`]) gives the median and minimum of repeated runs after a
+//!   warm-up, from GPU timestamp queries where the device has them, else the wall clock
+//!   ([`Timing::clock`] says which).
+//! - **Choosing a device**: [`default_device`] takes wgpu when an adapter exists (a GPU, or
+//!   Mesa lavapipe on the CPU) and the interpreter otherwise, with a reason string.
+//!
+//! Nothing here panics on bad input: unknown buffers, mismatched arguments, oversized
+//! buffers, shader compile errors and missing adapters are all [`RuntimeError`]s.
 #![deny(missing_docs)]
+
+pub mod device;
+pub mod error;
+
+pub use device::{
+    default_device, BufferId, ChosenDevice, Clock, Device, DeviceInfo, InterpDevice, Kernel,
+    LaunchArg, Timing, WgpuDevice, WgpuOptions,
+};
+pub use error::RuntimeError;
