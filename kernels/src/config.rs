@@ -79,21 +79,23 @@ pub struct A16WxConfig {
 }
 
 /// Which element types can be weights of the a16wX GEMM: every integer of 1 to 8 bits,
-/// every minifloat, `f8e4m3fn` and `f8e5m2`.
+/// every minifloat, `f8e4m3fn` and `f8e5m2` — and `f16`, the a16w16 baseline that
+/// benchmarks compare against (the same kernel, streaming 16-bit weights).
 pub fn is_weight_type(d: DType) -> bool {
     match d {
         DType::Int { bits, .. } => (1..=8).contains(&bits),
-        DType::F8E4M3FN | DType::F8E5M2 => true,
+        DType::F8E4M3FN | DType::F8E5M2 | DType::F16 => true,
         DType::MiniFloat { .. } => d.is_valid(),
-        DType::F32 | DType::F16 | DType::BF16 => false,
+        DType::F32 | DType::BF16 => false,
     }
 }
 
-/// Every weight type, in [`DType::all`] order.
+/// Every low-precision weight type (1 to 8 bits), in [`DType::all`] order (the `f16`
+/// baseline is not included).
 pub fn weight_types() -> Vec<DType> {
     DType::all()
         .into_iter()
-        .filter(|&d| is_weight_type(d))
+        .filter(|&d| is_weight_type(d) && d.bits() <= 8)
         .collect()
 }
 
