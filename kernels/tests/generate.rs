@@ -137,7 +137,7 @@ fn config_errors_are_clear() {
     assert!(e.contains("activation"), "{e}");
     let e = reason(
         a16wx(&A16WxConfig {
-            wtype: DType::F16,
+            wtype: DType::F32,
             ..base
         })
         .unwrap_err(),
