@@ -73,6 +73,10 @@ pub enum LowerError {
     /// The program is inconsistent in a way the verifier should have caught.
     #[error("invalid program: {0}")]
     InvalidProgram(String),
+    /// A compiler bug: a stage produced output that a later check rejected (the message
+    /// carries the details, e.g. the emitted WGSL and naga's diagnostic).
+    #[error("internal compiler error: {0}")]
+    Internal(String),
 }
 
 /// Shorthand for results of this crate's lowering.

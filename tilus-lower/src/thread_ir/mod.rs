@@ -399,6 +399,25 @@ pub enum MmaShape {
     M16N8K16,
 }
 
+/// The operation of an [`Stmt::Atomic`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AtomicOp {
+    /// `dst &= value`.
+    And,
+    /// `dst |= value`.
+    Or,
+}
+
+impl AtomicOp {
+    /// The mnemonic in the printed form: `and`, `or`.
+    pub fn name(self) -> &'static str {
+        match self {
+            AtomicOp::And => "and",
+            AtomicOp::Or => "or",
+        }
+    }
+}
+
 /// A statement of a thread's program.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Stmt {
@@ -521,6 +540,18 @@ pub enum Stmt {
         /// The value stored (`i32`).
         value: ExprId,
     },
+    /// An atomic read-modify-write of one 32-bit integer element of memory:
+    /// `dst = dst op value`, indivisible with respect to the other threads' accesses of the
+    /// element (legalization uses it to store sub-word elements that share a word with
+    /// other threads' elements; the result is not returned).
+    Atomic {
+        /// The operation.
+        op: AtomicOp,
+        /// The element (of a 32-bit integer dtype).
+        dst: MemRef,
+        /// The operand (of the element's carrier type).
+        value: ExprId,
+    },
     /// `for var in range(start, end, step) { body }` over `i32` (step positive). The bounds
     /// are evaluated once, when the loop starts; `var` takes `start, start + step, …` while
     /// below `end` (the body must not assign it).
@@ -613,7 +644,7 @@ impl ThreadKernel {
     pub fn writes_buffer(&self, buffer: BufferId) -> bool {
         fn walk(body: &[Stmt], b: BufferId) -> bool {
             body.iter().any(|s| match s {
-                Stmt::Store { dst, .. } => dst.space == Space::Global(b),
+                Stmt::Store { dst, .. } | Stmt::Atomic { dst, .. } => dst.space == Space::Global(b),
                 Stmt::SemRelease { sem, .. } | Stmt::SemAcquire { sem, .. } => {
                     sem.space == Space::Global(b)
                 }

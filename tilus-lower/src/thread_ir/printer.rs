@@ -330,6 +330,12 @@ fn write_stmt(w: &mut String, k: &ThreadKernel, s: &Stmt, depth: usize) -> fmt::
             w.push_str(" = ");
             write_expr(w, k, *value, true)?;
         }
+        Stmt::Atomic { op, dst, value } => {
+            write!(w, "atomic.{} ", op.name())?;
+            mem(w, k, *dst)?;
+            w.push_str(", ");
+            write_expr(w, k, *value, true)?;
+        }
         Stmt::For {
             var,
             start,

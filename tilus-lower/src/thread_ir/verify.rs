@@ -4,7 +4,8 @@
 //! expression operand types (same-type binary operands, `bool` conditions, float-only
 //! operators, codec operands); statements: assignment and slot types, slot ranges
 //! (`slot + width <= len`), memory and array dtypes agree, masks are `bool`, indices and
-//! loop bounds are `i32`, semaphores are `i32` global elements, `mma` operands have the
+//! loop bounds are `i32`, semaphores are `i32` global elements, atomics are on 32-bit
+//! integer elements with an operand of their carrier type, `mma` operands have the
 //! right dtypes and slots, `view` keeps the total bits, widths are positive.
 
 use thiserror::Error;
@@ -363,6 +364,13 @@ impl Cx<'_> {
                 }
                 same_dtype(self.mem(*sem, "semaphore index")?, I32_T, "semaphore")?;
                 self.want(*value, Ty::I32, "semaphore value")
+            }
+            Stmt::Atomic { dst, value, .. } => {
+                let d = self.mem(*dst, "atomic index")?;
+                if !matches!(d, DType::Int { bits: 32, .. }) {
+                    return Err(format!("atomic on {d} elements (needs i32 or u32)"));
+                }
+                self.want(*value, Ty::carrier(d), "atomic operand")
             }
             Stmt::For {
                 var,

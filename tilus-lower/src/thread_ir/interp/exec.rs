@@ -5,7 +5,9 @@ use std::collections::VecDeque;
 
 use tilus_ir::dtype::{pack, DType};
 
-use super::super::{Expr, ExprId, LocalRef, MemRef, Space, Special, Stmt, ThreadKernel, VarId};
+use super::super::{
+    AtomicOp, Expr, ExprId, LocalRef, MemRef, Space, Special, Stmt, ThreadKernel, VarId,
+};
 use super::error::{ThreadInterpError, ThreadInterpErrorKind};
 use super::value::{self, Value};
 
@@ -535,6 +537,18 @@ impl<'k> Thread<'k> {
                 let v = self.eval(env, *value)?;
                 let i = self.eval(env, sem.index)?.as_index()?;
                 mem_set(k, shared, globals, *sem, i, v.to_code(SEM_DTYPE))?;
+            }
+            Stmt::Atomic { op, dst, value } => {
+                let v = self.eval(env, *value)?;
+                let i = self.eval(env, dst.index)?.as_index()?;
+                let dtype = k.space_dtype(dst.space).unwrap_or(SEM_DTYPE);
+                let old = mem_get(k, shared, globals, *dst, i)?;
+                let operand = v.to_code(dtype);
+                let new = match op {
+                    AtomicOp::And => old & operand,
+                    AtomicOp::Or => old | operand,
+                };
+                mem_set(k, shared, globals, *dst, i, new)?;
             }
             Stmt::For {
                 var,

@@ -1,0 +1,144 @@
+//! What WGSL cannot run, rejected up front with an error naming the construct: 64-bit
+//! integers (WGSL has none), tensor-core intrinsics (`mma`, `ldmatrix`), inter-block
+//! semaphores (WebGPU gives no forward-progress guarantee between workgroups), and kernels
+//! beyond the adapter's workgroup limits.
+
+use tilus_ir::dtype::DType;
+
+use super::R;
+use crate::error::LowerError;
+use crate::target::WgslCaps;
+use crate::thread_ir::{Const, Expr, ParamKind, Stmt, ThreadKernel, Ty};
+
+fn unsupported(inst: impl Into<String>, reason: impl Into<String>) -> LowerError {
+    LowerError::Unsupported {
+        inst: inst.into(),
+        reason: reason.into(),
+    }
+}
+
+fn wide(d: DType) -> bool {
+    d.bits() > 32
+}
+
+fn wide_ty(t: Ty) -> bool {
+    matches!(t, Ty::I64 | Ty::U64)
+}
+
+const NO_64: &str = "WGSL has no 64-bit integers (target wgsl)";
+
+/// Checks the whole kernel; the first problem found is returned.
+pub(super) fn check(k: &ThreadKernel, caps: &WgslCaps) -> R<()> {
+    if k.num_threads == 0 || k.num_threads > caps.max_invocations {
+        return Err(unsupported(
+            format!("kernel `{}`", k.name),
+            format!(
+                "{} threads per block; the adapter allows 1..={} invocations per workgroup",
+                k.num_threads, caps.max_invocations
+            ),
+        ));
+    }
+    if k.shared_bytes > caps.max_workgroup_storage {
+        return Err(LowerError::SharedMemoryExceeded {
+            needed: u64::from(k.shared_bytes),
+            available: u64::from(caps.max_workgroup_storage),
+            inst: format!("kernel `{}`", k.name),
+        });
+    }
+    for p in &k.params {
+        if let ParamKind::Scalar(t) = p.kind {
+            if wide_ty(t) {
+                return Err(unsupported(
+                    format!("parameter #{}: {}", p.name, t.name()),
+                    NO_64,
+                ));
+            }
+        }
+    }
+    for (_, b) in k.buffers.iter() {
+        if wide(b.dtype) {
+            return Err(unsupported(
+                format!("buffer @{}: {}", b.name, b.dtype),
+                NO_64,
+            ));
+        }
+    }
+    for (_, s) in k.shared.iter() {
+        if wide(s.dtype) {
+            return Err(unsupported(
+                format!("shared &{}: {}", s.name, s.dtype),
+                NO_64,
+            ));
+        }
+    }
+    for (_, l) in k.locals.iter() {
+        if wide(l.dtype) {
+            return Err(unsupported(
+                format!("local %{}: {}", l.name, l.dtype),
+                NO_64,
+            ));
+        }
+    }
+    for (_, v) in k.vars.iter() {
+        if wide_ty(v.ty) {
+            return Err(unsupported(
+                format!("variable ${}: {}", v.name, v.ty.name()),
+                NO_64,
+            ));
+        }
+    }
+    for (_, e) in k.exprs.iter() {
+        let t = match *e {
+            Expr::Const(c @ (Const::I64(_) | Const::U64(_))) => Some(c.ty()),
+            Expr::Cast(t, _) | Expr::Bitcast(t, _) if wide_ty(t) => Some(t),
+            _ => None,
+        };
+        if let Some(t) = t {
+            return Err(unsupported(format!("a {} value", t.name()), NO_64));
+        }
+    }
+    statements(&k.body)
+}
+
+fn statements(body: &[Stmt]) -> R<()> {
+    for s in body {
+        match s {
+            Stmt::Mma { .. }
+            | Stmt::LdMatrix { .. }
+            | Stmt::SemAcquire { .. }
+            | Stmt::SemRelease { .. } => return Err(statement(s)),
+            Stmt::For { body, .. } => statements(body)?,
+            Stmt::If {
+                then_body,
+                else_body,
+                ..
+            } => {
+                statements(then_body)?;
+                statements(else_body)?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The error for a statement WGSL cannot run.
+pub(super) fn statement(s: &Stmt) -> LowerError {
+    match s {
+        Stmt::Mma { shape, dtype, .. } => unsupported(
+            format!("mma.{shape:?}.{dtype}").to_lowercase(),
+            "WGSL has no tensor-core matrix multiply; lower `dot` without MMA atoms for \
+             target wgsl",
+        ),
+        Stmt::LdMatrix { .. } => unsupported(
+            "ldmatrix",
+            "WGSL has no ldmatrix; use plain shared-memory loads for target wgsl",
+        ),
+        Stmt::SemAcquire { .. } | Stmt::SemRelease { .. } => unsupported(
+            "semaphore (lock/release)",
+            "WebGPU does not guarantee forward progress between workgroups, so inter-block \
+             semaphores could deadlock (target wgsl)",
+        ),
+        _ => unsupported("statement", "not supported on target wgsl"),
+    }
+}
