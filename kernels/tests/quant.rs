@@ -235,7 +235,7 @@ fn rejects_bad_input() {
         Err(KernelError::UnsupportedDType { .. })
     ));
     assert!(matches!(
-        quantize(&[1.0; 4], 1, 4, DType::F16, pc, sym, DType::F16),
+        quantize(&[1.0; 4], 1, 4, DType::F32, pc, sym, DType::F16),
         Err(KernelError::UnsupportedDType { .. })
     ));
     assert!(matches!(

@@ -19,11 +19,13 @@ pub enum WgslParam {
         read_only: bool,
     },
     /// A scalar parameter: one 32-bit word at `word` in the scalar block (a storage buffer
-    /// of `u32` at binding [`WgslKernel::scalars_binding`]); i32/u32 as is, f32 as its bits.
+    /// of `u32` at binding [`WgslKernel::scalars_binding`]): integers sign- or zero-extended,
+    /// `f32` as its bits, `f16` as the `f32` bits of the f16-rounded value, other floats
+    /// (bf16, fp8, minifloats) as their code, bool as 0/1.
     Scalar {
         /// Index of the parameter in the tile function.
         param: usize,
-        /// Its type (i32, u32 or f32).
+        /// Its type (an integer or float of at most 32 bits; bool is `u1`).
         dtype: DType,
         /// Word index in the scalar block.
         word: u32,

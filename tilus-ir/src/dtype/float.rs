@@ -102,6 +102,33 @@ impl SmallFloat {
         inf_code: Some(0x7C),
     };
 
+    /// IEEE binary16, for single-rounding conversions from `f64` (the `half` crate rounds
+    /// `f64` inputs through their top bits on some CPUs).
+    pub(crate) const F16: SmallFloat = SmallFloat {
+        exp: 5,
+        mant: 10,
+        bias: 15,
+        max_code: 0x7BFF,
+        overflow: Overflow::Code(0x7C00),
+        nan_code: 0x7E00,
+        nan_signed: true,
+        nan_above: 0x7C00,
+        inf_code: Some(0x7C00),
+    };
+
+    /// bfloat16, for single-rounding conversions from `f64`.
+    pub(crate) const BF16: SmallFloat = SmallFloat {
+        exp: 8,
+        mant: 7,
+        bias: 127,
+        max_code: 0x7F7F,
+        overflow: Overflow::Code(0x7F80),
+        nan_code: 0x7FC0,
+        nan_signed: true,
+        nan_above: 0x7F80,
+        inf_code: Some(0x7F80),
+    };
+
     /// The sign bit of a code.
     #[inline]
     pub(crate) fn sign_bit(&self) -> u64 {
@@ -225,6 +252,33 @@ mod tests {
         let vals: Vec<f64> = (0..32).map(|c| f.decode_f64(c)).collect();
         assert_eq!(vals[..4], [0.0, 0.0625, 0.125, 0.1875]);
         assert_eq!(vals[31], 28.0);
+    }
+
+    #[test]
+    fn f16_and_bf16_round_f64_once() {
+        // 1 + 2^-11 + 2^-40 is just above the f16 tie between 1 and 1 + 2^-10.
+        let x = 1.0 + 2f64.powi(-11) + 2f64.powi(-40);
+        assert_eq!(SmallFloat::F16.encode_f64(x), 0x3C01);
+        assert_eq!(SmallFloat::F16.encode_f64(1.0 + 2f64.powi(-11)), 0x3C00);
+        assert_eq!(SmallFloat::F16.encode_f64(65520.0), 0x7C00);
+        assert_eq!(SmallFloat::F16.encode_f64(-65504.0), 0xFBFF);
+        assert_eq!(SmallFloat::F16.encode_f64(2f64.powi(-25)), 0);
+        assert_eq!(SmallFloat::F16.encode_f64(2f64.powi(-24)), 1);
+        // bf16: 0x36a001c5 as an integer value must round up (it is above the tie).
+        let v = f64::from(0x36a0_01c5_u32);
+        assert_eq!(SmallFloat::BF16.encode_f64(v), 0x4E5B);
+        assert_eq!(SmallFloat::BF16.encode_f64(f64::INFINITY), 0x7F80);
+        assert_eq!(SmallFloat::BF16.encode_f64(f64::NAN), 0x7FC0);
+        for bits in (0..=u16::MAX).step_by(7) {
+            let h = half::f16::from_bits(bits);
+            if !h.is_nan() {
+                assert_eq!(SmallFloat::F16.encode_f64(h.to_f64()), u64::from(bits));
+            }
+            let b = half::bf16::from_bits(bits);
+            if !b.is_nan() {
+                assert_eq!(SmallFloat::BF16.encode_f64(b.to_f64()), u64::from(bits));
+            }
+        }
     }
 
     #[test]

@@ -309,8 +309,11 @@ impl DType {
         match self.codec() {
             Codec::Int(f) => f.encode_f64(x),
             Codec::F32 => u64::from((x as f32).to_bits()),
-            Codec::F16 => u64::from(half::f16::from_f64(x).to_bits()),
-            Codec::BF16 => u64::from(half::bf16::from_f64(x).to_bits()),
+            // NaNs keep their payload the way `half` (and so `encode_f32`) keeps it.
+            Codec::F16 if x.is_nan() => u64::from(half::f16::from_f64(x).to_bits()),
+            Codec::BF16 if x.is_nan() => u64::from(half::bf16::from_f64(x).to_bits()),
+            Codec::F16 => SmallFloat::F16.encode_f64(x),
+            Codec::BF16 => SmallFloat::BF16.encode_f64(x),
             Codec::Small(f) => f.encode_f64(x),
         }
     }

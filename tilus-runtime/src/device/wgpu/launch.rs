@@ -382,9 +382,26 @@ fn scalar_word(dtype: DType, arg: &LaunchArg) -> Result<u32, String> {
             // In range, so the truncation is exact (signed values sign-extend to 32 bits).
             Ok(if signed { v as i32 as u32 } else { v as u32 })
         }
+        // f16 scalars are carried as the f32 bits of the f16-rounded value (the WGSL
+        // legalization emulates f16 exactly in f32).
+        (DType::F16, LaunchArg::Float(x)) => {
+            Ok((dtype.decode_f64(dtype.encode_f64(x)) as f32).to_bits())
+        }
+        (DType::F16, LaunchArg::Int(v)) => {
+            Ok((dtype.decode_f64(dtype.encode_f64(v as f64)) as f32).to_bits())
+        }
+        // Other floats (bf16, fp8, minifloats) travel as their code.
+        (
+            DType::BF16 | DType::F8E4M3FN | DType::F8E5M2 | DType::MiniFloat { .. },
+            LaunchArg::Float(x),
+        ) => Ok(dtype.encode_f64(x) as u32),
+        (
+            DType::BF16 | DType::F8E4M3FN | DType::F8E5M2 | DType::MiniFloat { .. },
+            LaunchArg::Int(v),
+        ) => Ok(dtype.encode_f64(v as f64) as u32),
         (_, arg) => Err(format!(
-            "a {dtype} scalar cannot take {arg:?} (the WGSL scalar block holds i32, u32 and \
-             f32)"
+            "a {dtype} scalar cannot take {arg:?} (the WGSL scalar block holds integers of at \
+             most 32 bits and floats of at most 32 bits)"
         )),
     }
 }
