@@ -99,6 +99,12 @@ pub enum KernelError {
     /// A dtype operation failed (packing, range checks; boxed: it is large).
     #[error(transparent)]
     DType(Box<DTypeError>),
+    /// A device (wgpu, interpreter device) failed.
+    #[error("device: {0}")]
+    Device(Box<tilus_runtime::RuntimeError>),
+    /// Compiling the kernel for a device failed.
+    #[error("compiling for the device: {0}")]
+    Compile(String),
 }
 
 macro_rules! boxed_from {

@@ -48,6 +48,7 @@
 
 pub mod a16wx;
 pub mod config;
+pub mod device;
 pub mod error;
 pub mod gemm;
 pub mod host;

@@ -7,6 +7,17 @@ use thiserror::Error;
 /// Errors about one instruction name it as `` `mnemonic` (%tensor) `` in `inst`.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum LowerError {
+    /// Layout inference failed.
+    #[error("layout inference: {0}")]
+    Layout(#[from] crate::layout_infer::LayoutInferError),
+    /// No kernel of that name.
+    #[error("no kernel `{name}` in the program (it has: {available})")]
+    UnknownKernel {
+        /// The name asked for.
+        name: String,
+        /// The kernels that exist.
+        available: String,
+    },
     /// The program has no function at this index.
     #[error("the program has no function #{index} (it has {count})")]
     NoFunction {
@@ -81,3 +92,19 @@ pub enum LowerError {
 
 /// Shorthand for results of this crate's lowering.
 pub type LowerResult<T> = Result<T, LowerError>;
+
+impl LowerError {
+    /// The error for a kernel name that is not in `program`.
+    pub fn unknown_kernel(name: &str, program: &tilus_ir::verify::VerifiedProgram) -> Self {
+        let names: Vec<&str> = program
+            .program()
+            .functions
+            .iter()
+            .map(|f| f.name.as_str())
+            .collect();
+        LowerError::UnknownKernel {
+            name: name.to_string(),
+            available: names.join(", "),
+        }
+    }
+}

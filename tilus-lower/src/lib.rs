@@ -20,6 +20,7 @@ pub mod emit;
 pub mod error;
 pub mod layout_infer;
 pub mod legalize;
+pub mod pipeline;
 pub mod simplify;
 pub mod target;
 pub mod thread_ir;

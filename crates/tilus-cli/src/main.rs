@@ -38,6 +38,11 @@ enum Command {
     Run(cmd::program::RunArgs),
     /// Quantize random weights, run the a16wX GEMM and compare with an f64 reference.
     Gemm(cmd::gemm::GemmArgs),
+    /// Compile a `.tilus` file and print its layouts, thread IR or WGSL.
+    Compile(cmd::compile::CompileArgs),
+    /// Benchmarks (`tilus bench gemm`).
+    #[command(subcommand)]
+    Bench(cmd::bench::BenchCommand),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +57,8 @@ fn main() -> ExitCode {
         Command::Fmt(args) => cmd::program::fmt(&args),
         Command::Run(args) => cmd::program::run(&args),
         Command::Gemm(args) => cmd::gemm::gemm(&args),
+        Command::Compile(args) => cmd::compile::compile(&args),
+        Command::Bench(cmd::bench::BenchCommand::Gemm(args)) => cmd::bench::gemm(&args),
     };
     match result {
         Ok(text) => {

@@ -98,17 +98,31 @@ fn dtype_of_ty(t: Ty) -> DType {
 /// `caps`) and returns it with its launch contract. A module naga rejects is a
 /// [`LowerError::Internal`] carrying naga's diagnostic and the WGSL text.
 pub fn emit_wgsl(kernel: &ThreadKernel, caps: &WgslCaps) -> Result<WgslKernel, LowerError> {
+    let out = emit_wgsl_unvalidated(kernel)?;
+    check_wgsl(&out, caps)?;
+    Ok(out)
+}
+
+/// Validates an emitted kernel's WGSL with naga for an adapter with `caps`; a module naga
+/// rejects is a [`LowerError::Internal`] carrying the diagnostic and the WGSL text.
+pub fn check_wgsl(kernel: &WgslKernel, caps: &WgslCaps) -> Result<(), LowerError> {
+    validate_wgsl_for(&kernel.source, caps).map_err(|diag| {
+        LowerError::Internal(format!(
+            "the WGSL emitted for kernel `{}` does not validate:\n{diag}\n--- WGSL ---\n{}",
+            kernel.name, kernel.source
+        ))
+    })
+}
+
+/// Like [`emit_wgsl`] without the naga validation (for callers that validate separately,
+/// such as the pipeline, which times it as its own stage, or a device that validates on
+/// load).
+pub fn emit_wgsl_unvalidated(kernel: &ThreadKernel) -> Result<WgslKernel, LowerError> {
     let bindings = Bindings::of(kernel);
     let mut writer = Writer::new(String::new(), kernel, &bindings);
     writer.write_module()?;
     let entry_point = writer.entry_point().to_string();
     let source = writer.into_inner();
-    if let Err(diag) = validate_wgsl_for(&source, caps) {
-        return Err(LowerError::Internal(format!(
-            "the WGSL emitted for kernel `{}` does not validate:\n{diag}\n--- WGSL ---\n{source}",
-            kernel.name
-        )));
-    }
     let mut params = Vec::with_capacity(kernel.params.len());
     for (i, p) in kernel.params.iter().enumerate() {
         params.push(match p.kind {

@@ -5,9 +5,10 @@ use std::time::Instant;
 
 use clap::Args;
 use tilus_ir::dtype::DType;
-use tilus_ir::interp::RunOptions;
 use tilus_kernels::config::{A16WxConfig, GroupSize, QuantMode};
-use tilus_kernels::{host, quant, run};
+use tilus_kernels::device::PreparedGemm;
+use tilus_kernels::{host, quant};
+use tilus_runtime::{default_device, Device, InterpDevice, WgpuDevice};
 
 use super::{CliError, CmdResult};
 
@@ -38,7 +39,8 @@ pub struct GemmArgs {
     /// Split K across this many blocks (combined in order with semaphores).
     #[arg(long, default_value_t = 1)]
     pub split_k: usize,
-    /// Where to run: `interp` (the tile interpreter; the only backend of this build).
+    /// Where to run: `wgpu` or `interp`; by default wgpu when an adapter exists, else the
+    /// interpreter (the choice is printed).
     #[arg(long)]
     pub backend: Option<String>,
     /// Seed of the random weights and activations.
@@ -103,20 +105,38 @@ pub fn problem(args: &GemmArgs) -> Result<Problem, CliError> {
     Ok(Problem { cfg, q, a })
 }
 
+/// Opens the device a command asked for: `interp`, `wgpu`, or (none) wgpu when an adapter
+/// exists, else the interpreter. Returns the device and a line saying which and why.
+pub fn open_device(backend: Option<&str>) -> Result<(Box<dyn Device>, String), CliError> {
+    match backend {
+        Some("interp") => Ok((Box::new(InterpDevice::new()), "backend: interp (asked for)".into())),
+        Some("wgpu") => {
+            let dev = WgpuDevice::new().map_err(|e| CliError(e.to_string()))?;
+            let line = format!("backend: wgpu on {} (asked for)", dev.info());
+            Ok((Box::new(dev), line))
+        }
+        None => {
+            let chosen = default_device().map_err(|e| CliError(e.to_string()))?;
+            let line = format!("backend: {} ({})", chosen.device.info().backend, chosen.reason);
+            Ok((chosen.device, line))
+        }
+        Some(other) => Err(CliError(format!(
+            "unknown backend `{other}`: this build has `wgpu` (WebGPU through wgpu) and `interp` (the tile interpreter)"
+        ))),
+    }
+}
+
 /// `tilus gemm`.
 pub fn gemm(args: &GemmArgs) -> CmdResult {
-    let backend = args.backend.as_deref().unwrap_or("interp");
-    if backend != "interp" {
-        return Err(CliError(format!(
-            "unknown backend `{backend}`: this build has `interp` (the tile interpreter)"
-        )));
-    }
     let (m, n, k) = (args.m, args.n, args.k);
     let p = problem(args)?;
+    let (mut device, which) = open_device(args.backend.as_deref())?;
+    let backend = device.info().backend;
     let mut out = String::new();
+    let _ = writeln!(out, "{which}");
     let _ = writeln!(
         out,
-        "a16w{} gemm: m={m} n={n} k={k} act={} wtype={} group={} mode={} split_k={} backend=interp",
+        "a16w{} gemm: m={m} n={n} k={k} act={} wtype={} group={} mode={} split_k={}",
         p.cfg.wtype.bits(),
         p.cfg.act,
         p.cfg.wtype,
@@ -133,8 +153,9 @@ pub fn gemm(args: &GemmArgs) -> CmdResult {
         p.cfg.warps(),
         p.cfg.num_stages
     );
+    let prepared = PreparedGemm::new(device.as_mut(), &p.cfg, &p.q, &p.a, m)?;
     let start = Instant::now();
-    let c = run::run_a16wx_interp(m, n, k, &p.a, &p.q, &p.cfg, &RunOptions::default())?;
+    let c = prepared.run(device.as_mut())?;
     let time_ms = start.elapsed().as_secs_f64() * 1e3;
     let a = host::round_to(p.cfg.act, &p.a);
     let w = quant::dequantize(&p.q);
@@ -148,7 +169,8 @@ pub fn gemm(args: &GemmArgs) -> CmdResult {
     );
     let _ = writeln!(
         out,
-        "time: {time_ms:.3} ms (interpreter, including packing)"
+        "time: {time_ms:.3} ms ({backend}, one launch with upload of nothing and download of C; compile {:.3} ms)",
+        prepared.compile_time.as_secs_f64() * 1e3
     );
     if stats.max_rel.is_finite() && stats.max_rel <= bound {
         let _ = writeln!(

@@ -1,6 +1,8 @@
 //! One module per group of subcommands. Each command returns the text to print, or a
 //! [`CliError`] whose `Display` is the whole message (possibly several lines).
 
+pub mod bench;
+pub mod compile;
 pub mod dtype;
 pub mod gemm;
 pub mod layout;

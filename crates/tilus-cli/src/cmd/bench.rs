@@ -1,0 +1,112 @@
+//! `tilus bench gemm`: time the a16wX GEMM against the same kernel with f16 weights.
+
+use std::fmt::Write as _;
+
+use clap::{Args, Subcommand};
+use tilus_ir::dtype::DType;
+use tilus_kernels::device::PreparedGemm;
+
+use super::gemm::{open_device, problem, GemmArgs};
+use super::{CliError, CmdResult};
+
+/// Benchmarks.
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Time the a16wX GEMM for each `--wtype` and the f16-weight baseline, in one run.
+    Gemm(BenchGemmArgs),
+}
+
+/// Arguments of `tilus bench gemm`.
+#[derive(Args, Debug)]
+pub struct BenchGemmArgs {
+    /// Rows of the activations (tokens).
+    #[arg(long, default_value_t = 1)]
+    m: usize,
+    /// Output features.
+    #[arg(long, default_value_t = 4096)]
+    n: usize,
+    /// Input features.
+    #[arg(long, default_value_t = 4096)]
+    k: usize,
+    /// Weight types to time (repeatable, or comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "u4")]
+    wtype: Vec<String>,
+    /// Activation type: f16 or bf16.
+    #[arg(long, default_value = "f16")]
+    act: String,
+    /// Group size along K, or `per-channel`.
+    #[arg(long, default_value = "128")]
+    group_size: String,
+    /// `wgpu` or `interp` (default: wgpu when an adapter exists).
+    #[arg(long)]
+    backend: Option<String>,
+    /// Launches before timing.
+    #[arg(long, default_value_t = 3)]
+    warmup: u32,
+    /// Timed launches (the median is reported).
+    #[arg(long, default_value_t = 10)]
+    repeats: u32,
+}
+
+/// Runs `tilus bench gemm`.
+pub fn gemm(args: &BenchGemmArgs) -> CmdResult {
+    let (mut device, which) = open_device(args.backend.as_deref())?;
+    let backend = device.info().backend;
+    let mut out = String::new();
+    let _ = writeln!(out, "{which}");
+    let mut wtypes: Vec<String> = args.wtype.iter().map(|w| w.trim().to_string()).collect();
+    // The baseline is measured in the same run, first.
+    wtypes.retain(|w| DType::parse(w).ok() != Some(DType::F16));
+    wtypes.insert(0, "f16".to_string());
+    let mut baseline_us = None;
+    let mut lines = Vec::new();
+    for w in &wtypes {
+        let ga = GemmArgs {
+            m: args.m,
+            n: args.n,
+            k: args.k,
+            wtype: w.clone(),
+            act: args.act.clone(),
+            group_size: if DType::parse(w).ok() == Some(DType::F16) {
+                "per-channel".into()
+            } else {
+                args.group_size.clone()
+            },
+            asym: false,
+            split_k: 1,
+            backend: args.backend.clone(),
+            seed: 1,
+        };
+        let p = problem(&ga)?;
+        let prepared = PreparedGemm::new(device.as_mut(), &p.cfg, &p.q, &p.a, args.m)?;
+        let timing = prepared.time(device.as_mut(), args.warmup, args.repeats.max(1))?;
+        let us = timing.median_us;
+        if baseline_us.is_none() {
+            baseline_us = Some(us);
+        }
+        let gbps = prepared.weight_bytes as f64 / (us * 1e-6) / 1e9;
+        let speedup = baseline_us.map_or(1.0, |b| b / us);
+        let _ = writeln!(
+            out,
+            "{:<9} time {:>10.1} us  weights {:>8.2} MB  {:>7.2} GB/s  x{:.2} vs f16  (compile {:.1} ms, {:?})",
+            w,
+            us,
+            prepared.weight_bytes as f64 / 1e6,
+            gbps,
+            speedup,
+            prepared.compile_time.as_secs_f64() * 1e3,
+            timing.clock
+        );
+        lines.push(format!(
+            "bench: backend={backend} wtype={w} m={} k={} n={} time_us={us:.1} gbps={gbps:.2} speedup_vs_f16={speedup:.2}",
+            args.m, args.k, args.n
+        ));
+    }
+    for l in lines {
+        let _ = writeln!(out, "{l}");
+    }
+    if baseline_us.is_none() {
+        return Err(CliError("nothing was timed".into()));
+    }
+    Ok(out)
+}

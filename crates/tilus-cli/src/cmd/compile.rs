@@ -1,0 +1,147 @@
+//! `tilus compile`: run the compiler pipeline on a `.tilus` file and print a stage's result.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use tilus_lower::pipeline::{compile_wgsl, CompileOptions, Stage};
+use tilus_lower::target::WgslCaps;
+
+use super::program::load;
+use super::{CliError, CmdResult};
+
+/// What `tilus compile` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum EmitKind {
+    /// The register and shared layouts after inference.
+    Layouts,
+    /// The thread IR after e-graph simplification.
+    ThreadIr,
+    /// The thread IR after WGSL legalization.
+    Legalized,
+    /// The WGSL module.
+    Wgsl,
+}
+
+/// Which target to compile for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TargetKind {
+    /// WGSL for WebGPU (wgpu).
+    Wgsl,
+}
+
+/// Arguments of `tilus compile`.
+#[derive(Args, Debug)]
+pub struct CompileArgs {
+    /// A `.tilus` file.
+    file: PathBuf,
+    /// The kernel (default: every kernel of the file).
+    #[arg(long)]
+    kernel: Option<String>,
+    /// The target.
+    #[arg(long, value_enum, default_value = "wgsl")]
+    target: TargetKind,
+    /// What to print.
+    #[arg(long, value_enum, default_value = "wgsl")]
+    emit: EmitKind,
+    /// Print the time of every stage (median of repeated compilations).
+    #[arg(long)]
+    timings: bool,
+    /// Skip the e-graph simplifier.
+    #[arg(long)]
+    no_simplify: bool,
+    /// Assume the adapter has SHADER_F16 (`enable f16;`).
+    #[arg(long)]
+    f16: bool,
+}
+
+/// The capabilities `tilus compile` assumes: the WebGPU baseline limits raised to what
+/// common adapters (and lavapipe) offer; `--f16` adds SHADER_F16.
+pub fn default_caps(f16: bool) -> WgslCaps {
+    WgslCaps {
+        shader_f16: f16,
+        subgroup_size: None,
+        max_workgroup_storage: 32768,
+        max_invocations: 1024,
+    }
+}
+
+/// Runs `tilus compile`.
+pub fn compile(args: &CompileArgs) -> CmdResult {
+    let TargetKind::Wgsl = args.target;
+    let (_, verified) = load(&args.file)?;
+    let names: Vec<String> = match &args.kernel {
+        Some(k) => vec![k.clone()],
+        None => verified
+            .program()
+            .functions
+            .iter()
+            .map(|f| f.name.clone())
+            .collect(),
+    };
+    let caps = default_caps(args.f16);
+    let stop_after = match args.emit {
+        EmitKind::Layouts => Stage::Layouts,
+        EmitKind::ThreadIr => Stage::Simplify,
+        EmitKind::Legalized => Stage::Legalize,
+        EmitKind::Wgsl => Stage::Validate,
+    };
+    let opts = CompileOptions {
+        simplify: !args.no_simplify,
+        stop_after,
+        ..CompileOptions::default()
+    };
+    let mut out = String::new();
+    for name in &names {
+        let compiled = compile_wgsl(&verified, name, &caps, &opts)
+            .map_err(|e| CliError(format!("kernel `{name}`: {e}")))?;
+        if names.len() > 1 {
+            let _ = writeln!(out, "# kernel {name}");
+        }
+        match args.emit {
+            EmitKind::Layouts => out.push_str(&compiled.layouts_text),
+            EmitKind::ThreadIr => {
+                if let Some(k) = &compiled.thread_ir {
+                    let _ = write!(out, "{k}");
+                }
+            }
+            EmitKind::Legalized => {
+                if let Some(k) = &compiled.legalized {
+                    let _ = write!(out, "{k}");
+                }
+            }
+            EmitKind::Wgsl => {
+                if let Some(k) = &compiled.wgsl {
+                    out.push_str(&k.source);
+                }
+            }
+        }
+        if args.timings {
+            // Median of repeated compilations (the first warms caches up).
+            const RUNS: usize = 21;
+            let mut per_stage: Vec<Vec<f64>> = Vec::new();
+            let mut totals = Vec::new();
+            for _ in 0..RUNS {
+                let c = compile_wgsl(&verified, name, &caps, &opts)
+                    .map_err(|e| CliError(e.to_string()))?;
+                for (i, t) in c.timings.iter().enumerate() {
+                    if per_stage.len() <= i {
+                        per_stage.push(Vec::new());
+                    }
+                    per_stage[i].push(t.elapsed.as_secs_f64() * 1e3);
+                }
+                totals.push(c.total().as_secs_f64() * 1e3);
+            }
+            let median = |v: &mut Vec<f64>| {
+                v.sort_by(f64::total_cmp);
+                v[v.len() / 2]
+            };
+            eprintln!("timings for `{name}` (median of {RUNS} compilations):");
+            for (t, samples) in compiled.timings.iter().zip(per_stage.iter_mut()) {
+                eprintln!("  {:<24} {:>8.3} ms", t.stage.name(), median(samples));
+            }
+            eprintln!("  {:<24} {:>8.3} ms", "total", median(&mut totals));
+        }
+    }
+    Ok(out)
+}

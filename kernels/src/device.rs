@@ -1,0 +1,162 @@
+//! Running the a16wX GEMM on a [`Device`]: compile for the device (WGSL through the
+//! `tilus-lower` pipeline for wgpu, the verified tile program for the interpreter), upload
+//! the packed weights, scales and activations once, then launch or time as often as needed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tilus_ir::dtype::DType;
+use tilus_ir::interp::HostBuffer;
+use tilus_ir::program::Program;
+use tilus_ir::verify::verify;
+use tilus_lower::pipeline::{compile_wgsl, CompileOptions};
+use tilus_runtime::{BufferId, Device, Kernel, LaunchArg, Timing};
+
+use crate::a16wx::a16wx;
+use crate::config::A16WxConfig;
+use crate::error::{KernelError, Result};
+use crate::packed::{pack_codes_host, PackedFormat};
+use crate::quant::Quantized;
+
+/// An a16wX GEMM ready to launch on one device: compiled kernel and uploaded buffers.
+pub struct PreparedGemm {
+    kernel: Kernel,
+    args: Vec<LaunchArg>,
+    c: BufferId,
+    /// `m`, `n`, `k`.
+    pub shape: (usize, usize, usize),
+    /// Activation dtype (of `C`).
+    pub act: DType,
+    /// Bytes of weight data the kernel streams per launch (packed codes + scales + zeros).
+    pub weight_bytes: usize,
+    /// How long compilation took (zero for the interpreter).
+    pub compile_time: Duration,
+}
+
+fn device_error(e: tilus_runtime::RuntimeError) -> KernelError {
+    KernelError::Device(Box::new(e))
+}
+
+fn size(name: &'static str, v: usize) -> Result<LaunchArg> {
+    i32::try_from(v)
+        .map(|v| LaunchArg::Int(v.into()))
+        .map_err(|_| KernelError::InvalidSize {
+            what: name,
+            value: v,
+            reason: "exceeds i32::MAX",
+        })
+}
+
+impl PreparedGemm {
+    /// Compiles the kernel for `device` and uploads everything for `C = A · dequant(W)ᵀ`
+    /// (`activations` is `[m, k]` row-major, `q` holds `[n, k]` weights).
+    pub fn new(
+        device: &mut dyn Device,
+        cfg: &A16WxConfig,
+        q: &Quantized,
+        activations: &[f32],
+        m: usize,
+    ) -> Result<Self> {
+        let (n, k) = (q.n, q.k);
+        if activations.len() != m * k {
+            return Err(KernelError::ShapeMismatch {
+                what: "activations",
+                expected: m * k,
+                got: activations.len(),
+            });
+        }
+        cfg.validate()?;
+        let func = a16wx(cfg)?;
+        let name = func.name.clone();
+        let verified = verify(Program {
+            functions: vec![func],
+        })?;
+        let start = std::time::Instant::now();
+        let kernel = match device.info().backend {
+            "wgpu" => {
+                let caps = device.info().wgsl_caps();
+                // wgpu validates the module when it loads it: skip the second naga pass.
+                let opts = CompileOptions {
+                    validate: false,
+                    ..CompileOptions::default()
+                };
+                let compiled = compile_wgsl(&verified, &name, &caps, &opts)
+                    .map_err(|e| KernelError::Compile(e.to_string()))?;
+                let wgsl = compiled
+                    .wgsl
+                    .ok_or_else(|| KernelError::Compile("the pipeline produced no WGSL".into()))?;
+                Kernel::Wgsl(wgsl)
+            }
+            _ => Kernel::Tile {
+                program: Arc::new(verified),
+                name,
+            },
+        };
+        let compile_time = start.elapsed();
+        let fmt = PackedFormat::new(cfg)?;
+        let packed = pack_codes_host(&fmt, &q.codes, n, k)?;
+        let act = cfg.act;
+        let mut bytes = packed.len();
+        let upload = |dev: &mut dyn Device, b: HostBuffer| -> Result<BufferId> {
+            dev.allocate_with(&b.bytes).map_err(device_error)
+        };
+        let a = upload(device, HostBuffer::from_f32(act, activations))?;
+        let b = device.allocate_with(&packed).map_err(device_error)?;
+        let scales = HostBuffer::from_f32(act, &q.scales);
+        bytes += scales.bytes.len();
+        let s = upload(device, scales)?;
+        let mut args = vec![
+            size("m", m)?,
+            size("n", n)?,
+            size("k", k)?,
+            LaunchArg::Buffer(a),
+            LaunchArg::Buffer(b),
+            LaunchArg::Buffer(s),
+        ];
+        if let Some(z) = &q.zeros {
+            let zeros = HostBuffer::from_f32(act, z);
+            bytes += zeros.bytes.len();
+            args.push(LaunchArg::Buffer(upload(device, zeros)?));
+        }
+        let c = upload(device, HostBuffer::zeros(act, m * n))?;
+        args.push(LaunchArg::Buffer(c));
+        Ok(PreparedGemm {
+            kernel,
+            args,
+            c,
+            shape: (m, n, k),
+            act,
+            weight_bytes: bytes,
+            compile_time,
+        })
+    }
+
+    /// Launches once and returns `C` (`[m, n]` row-major) as decoded values.
+    pub fn run(&self, device: &mut dyn Device) -> Result<Vec<f32>> {
+        device
+            .launch(&self.kernel, &self.args)
+            .map_err(device_error)?;
+        device.synchronize().map_err(device_error)?;
+        let bytes = device.download(self.c).map_err(device_error)?;
+        let (m, n, _) = self.shape;
+        let len = m * n;
+        let buf = HostBuffer {
+            dtype: self.act,
+            len,
+            bytes: bytes[..HostBuffer::zeros(self.act, len).bytes.len()].to_vec(),
+        };
+        Ok(buf.to_f32())
+    }
+
+    /// Times `repeats` launches after `warmup` (device timers where available).
+    pub fn time(&self, device: &mut dyn Device, warmup: u32, repeats: u32) -> Result<Timing> {
+        device
+            .time(&self.kernel, &self.args, warmup, repeats)
+            .map_err(device_error)
+    }
+
+    /// The kernel as launched (WGSL source inside for wgpu).
+    pub fn kernel(&self) -> &Kernel {
+        &self.kernel
+    }
+}
