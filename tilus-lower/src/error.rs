@@ -81,6 +81,10 @@ pub enum LowerError {
         /// Why not.
         reason: String,
     },
+    /// The simplifier failed (a malformed rule or batch: a bug in the compiler, not in the
+    /// program).
+    #[error("simplifier: {0}")]
+    Simplify(#[from] crate::simplify::SimplifyError),
     /// The program is inconsistent in a way the verifier should have caught.
     #[error("invalid program: {0}")]
     InvalidProgram(String),

@@ -35,6 +35,7 @@ pub mod cost;
 pub mod lang;
 pub mod rules;
 pub mod schedule;
+pub mod thread;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
