@@ -20,6 +20,7 @@ use tilus_ir::verify::VerifiedProgram;
 use crate::artifact::WgslKernel;
 use crate::error::LowerError;
 use crate::layout_infer::{self, LayoutAssignment};
+use crate::simplify::thread::{simplify_kernel, SimplifyReport};
 use crate::simplify::Limits;
 use crate::target::{Target, WgslCaps};
 use crate::thread_ir::ThreadKernel;
@@ -103,6 +104,8 @@ pub struct Compiled {
     /// The thread IR after simplification (or right after lowering when simplification is
     /// off or not reached).
     pub thread_ir: Option<ThreadKernel>,
+    /// What the simplifier did.
+    pub simplify: Option<SimplifyReport>,
     /// The thread IR after legalization.
     pub legalized: Option<ThreadKernel>,
     /// The WGSL kernel and its launch contract.
@@ -116,11 +119,6 @@ impl Compiled {
     pub fn total(&self) -> Duration {
         self.timings.iter().map(|t| t.elapsed).sum()
     }
-}
-
-/// The simplification stage (the egg rewrites of index arithmetic are connected here).
-fn simplify_stage(thread: ThreadKernel, _limits: &Limits) -> Result<ThreadKernel, LowerError> {
-    Ok(thread)
 }
 
 fn timed<T>(timings: &mut Vec<StageTime>, stage: Stage, f: impl FnOnce() -> T) -> T {
@@ -150,6 +148,7 @@ pub fn compile_wgsl(
         layouts: LayoutAssignment::default(),
         layouts_text: String::new(),
         thread_ir: None,
+        simplify: None,
         legalized: None,
         wgsl: None,
         timings: Vec::new(),
@@ -172,9 +171,11 @@ pub fn compile_wgsl(
         lower_function_with(program, index, &out.layouts, &lower_opts)
     })?;
     if opts.simplify && opts.stop_after >= Stage::Simplify {
-        thread = timed(&mut timings, Stage::Simplify, || {
-            simplify_stage(thread, &opts.limits)
+        let (simplified, report) = timed(&mut timings, Stage::Simplify, || {
+            simplify_kernel(&thread, &opts.limits)
         })?;
+        thread = simplified;
+        out.simplify = Some(report);
     }
     if opts.stop_after <= Stage::Simplify {
         out.thread_ir = Some(thread);

@@ -140,6 +140,12 @@ pub fn compile(args: &CompileArgs) -> CmdResult {
             for (t, samples) in compiled.timings.iter().zip(per_stage.iter_mut()) {
                 eprintln!("  {:<24} {:>8.3} ms", t.stage.name(), median(samples));
             }
+            if let Some(r) = &compiled.simplify {
+                eprintln!(
+                    "  (simplify: {} roots, {} subtrees, cost {} -> {})",
+                    r.roots, r.subtrees, r.cost_before, r.cost_after
+                );
+            }
             eprintln!("  {:<24} {:>8.3} ms", "total", median(&mut totals));
         }
     }
