@@ -362,6 +362,8 @@ fn gemm_on_the_interpreter_ends_with_a_machine_readable_line() {
         "per-channel",
         "--split-k",
         "2",
+        "--backend",
+        "interp",
     ]);
     assert!(
         out.lines().last().is_some_and(|l| l.starts_with("ok: ")),
@@ -414,4 +416,143 @@ fn gemm_rejects_bad_choices_cleanly() {
         "--n",
         "64",
     ]);
+}
+
+fn example(name: &str) -> String {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../kernels/examples")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn compile_emits_every_stage() {
+    let f = example("a16wx_f16_u4.tilus");
+    let layouts = ok(&["compile", &f, "--target", "wgsl", "--emit", "layouts"]);
+    assert!(
+        layouts
+            .lines()
+            .all(|l| l.starts_with('%') && l.contains(" = ")),
+        "{layouts}"
+    );
+    let tir = ok(&["compile", &f, "--emit", "thread-ir"]);
+    assert!(tir.starts_with("kernel "), "{tir}");
+    let wgsl = ok(&["compile", &f, "--emit", "wgsl"]);
+    assert!(
+        wgsl.contains("@compute @workgroup_size(128, 1, 1)"),
+        "{}",
+        &wgsl[..wgsl.len().min(400)]
+    );
+    let r = tilus(&["compile", &example("vector_add_f32.tilus"), "--timings"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for stage in [
+        "layout inference",
+        "tile -> thread",
+        "simplify (egg)",
+        "legalize (wgsl)",
+        "emit (wgsl)",
+        "validate (naga)",
+        "total",
+    ] {
+        assert!(r.stderr.contains(stage), "no `{stage}` in {}", r.stderr);
+    }
+}
+
+/// wgpu runs must not silently pass: without an adapter they are skipped with a printed
+/// reason unless TILUS_REQUIRE_WGPU=1 (CI), in which case the command must succeed.
+fn wgpu_or_skip(args: &[&str]) -> Option<String> {
+    let r = tilus(args);
+    if r.code == 0 {
+        return Some(r.stdout);
+    }
+    let required = std::env::var("TILUS_REQUIRE_WGPU").is_ok_and(|v| !v.is_empty() && v != "0");
+    assert!(
+        !required && r.stderr.contains("no wgpu adapter"),
+        "tilus {args:?} failed: {}",
+        r.stderr
+    );
+    eprintln!(
+        "SKIPPED (no wgpu adapter): {}",
+        r.stderr.lines().next().unwrap_or_default()
+    );
+    None
+}
+
+#[test]
+fn gemm_and_bench_on_wgpu() {
+    if let Some(out) = wgpu_or_skip(&[
+        "gemm",
+        "--backend",
+        "wgpu",
+        "--m",
+        "17",
+        "--k",
+        "256",
+        "--n",
+        "72",
+        "--wtype",
+        "u3",
+    ]) {
+        eprintln!("{}", out.lines().next().unwrap_or_default());
+        assert!(
+            out.lines()
+                .last()
+                .is_some_and(|l| l.starts_with("ok: max_rel_err=")),
+            "{out}"
+        );
+    }
+    if let Some(out) = wgpu_or_skip(&[
+        "bench",
+        "gemm",
+        "--backend",
+        "wgpu",
+        "--m",
+        "1",
+        "--k",
+        "256",
+        "--n",
+        "128",
+        "--wtype",
+        "u4",
+        "--warmup",
+        "0",
+        "--repeats",
+        "2",
+    ]) {
+        let benches: Vec<&str> = out.lines().filter(|l| l.starts_with("bench: ")).collect();
+        assert_eq!(benches.len(), 2, "{out}");
+        assert!(
+            benches[0].contains("wtype=f16") && benches[1].contains("wtype=u4"),
+            "{out}"
+        );
+        for key in [
+            "backend=wgpu",
+            "m=1",
+            "k=256",
+            "n=128",
+            "time_us=",
+            "gbps=",
+            "speedup_vs_f16=",
+        ] {
+            assert!(benches[1].contains(key), "{key} missing: {}", benches[1]);
+        }
+    }
+    let e = fails(&[
+        "gemm",
+        "--backend",
+        "wgpu",
+        "--split-k",
+        "2",
+        "--m",
+        "1",
+        "--k",
+        "256",
+        "--n",
+        "128",
+    ]);
+    assert!(
+        e.contains("not supported") || e.contains("no wgpu adapter"),
+        "{e}"
+    );
 }
