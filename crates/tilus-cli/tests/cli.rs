@@ -284,6 +284,25 @@ fn check_fmt_run_a_program() {
     ]);
     assert!(out.contains("2 blocks"), "{out}");
     assert!(out.contains("c: f32[200] min=1 max=200"), "{out}");
+    // Only block 0: the second half of c stays zero.
+    let out = ok(&[
+        "run",
+        &path,
+        "--grid",
+        "1",
+        "--arg",
+        "n=200",
+        "--arg",
+        "a=range[200]",
+        "--arg",
+        "b=ones[200]",
+        "--arg",
+        "c=zeros[200]",
+    ]);
+    assert!(
+        out.contains("1 blocks") && out.contains("c: f32[200] min=0 max=128"),
+        "{out}"
+    );
 }
 
 #[test]

@@ -143,6 +143,8 @@ pub struct RunOptions {
     pub max_steps: u64,
     /// Record `print` output for these blocks only.
     pub trace_blocks: Option<Vec<[u32; 3]>>,
+    /// Launch this grid instead of the kernel's (x, y, z), e.g. a single block to debug it.
+    pub grid: Option<[u32; 3]>,
 }
 
 impl Default for RunOptions {
@@ -152,6 +154,7 @@ impl Default for RunOptions {
             print: false,
             max_steps: 10_000_000_000,
             trace_blocks: None,
+            grid: None,
         }
     }
 }
@@ -388,6 +391,9 @@ fn launch(l: &mut Launch<'_>, opts: &RunOptions) -> Result<(), InterpError> {
                 )
             })?;
         }
+    }
+    if let Some(g) = opts.grid {
+        grid = g;
     }
     l.grid = grid;
     let total = u64::from(grid[0]) * u64::from(grid[1]) * u64::from(grid[2]);

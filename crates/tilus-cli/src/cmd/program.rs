@@ -33,6 +33,10 @@ pub struct RunArgs {
     /// Seed for `random[...]` buffers.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Launch this grid instead of the kernel's: `X`, `X,Y` or `X,Y,Z` blocks (e.g. `--grid 1`
+    /// to run only block 0).
+    #[arg(long, value_delimiter = ',', num_args = 1..=3)]
+    grid: Option<Vec<u32>>,
     /// Run blocks in reverse order (checks that split-K semaphores order the work).
     #[arg(long)]
     reverse: bool,
@@ -107,6 +111,11 @@ pub fn run(args: &RunArgs) -> CmdResult {
     let mut opts = RunOptions::default();
     if args.reverse {
         opts.block_order = interp::BlockOrder::Reverse;
+    }
+    if let Some(g) = &args.grid {
+        let mut grid = [1u32; 3];
+        grid[..g.len()].copy_from_slice(g);
+        opts.grid = Some(grid);
     }
     let start = std::time::Instant::now();
     let report = interp::run(&verified, &f.name, &mut run_args, &opts)
