@@ -1,0 +1,118 @@
+//! insta snapshots of the WGSL pipeline for a fixed corpus of library kernels: for each,
+//! the layouts after inference (`<kernel>__layouts`), the thread IR after simplification
+//! (`<kernel>__thread_ir`) and the emitted WGSL (`<kernel>__wgsl`), under
+//! `tests/snapshots/`.
+//!
+//! The caps are fixed (no `f16`, no subgroups) rather than taken from an adapter, so the
+//! snapshots do not depend on the machine. Every WGSL module is validated with naga for
+//! those caps.
+//!
+//! Regenerate after an intended change with `INSTA_UPDATE=always cargo test -p tilus-lower
+//! --test snapshots` and review the diff; CI runs with `INSTA_UPDATE=no`.
+
+use tilus_ir::dtype::DType;
+use tilus_ir::program::{Function, Program};
+use tilus_ir::verify::verify;
+use tilus_kernels::{a16wx, gemm, vector_add, A16WxConfig, GemmConfig, GroupSize, QuantMode};
+use tilus_lower::emit::validate_wgsl_for;
+use tilus_lower::pipeline::{compile_wgsl, CompileOptions};
+use tilus_lower::target::WgslCaps;
+
+/// The fixed caps of the snapshots.
+fn caps() -> WgslCaps {
+    WgslCaps {
+        shader_f16: false,
+        subgroup_size: None,
+        max_workgroup_storage: 32768,
+        max_invocations: 1024,
+    }
+}
+
+/// Compiles `f` and snapshots its three stages as `<label>__<stage>`.
+fn snapshot(label: &str, f: Function) {
+    let name = f.name.clone();
+    let prog = verify(Program { functions: vec![f] }).unwrap_or_else(|e| panic!("{label}: {e}"));
+    let caps = caps();
+    let out = compile_wgsl(&prog, &name, &caps, &CompileOptions::default())
+        .unwrap_or_else(|e| panic!("{label}: {e}"));
+    let thread = out
+        .thread_ir
+        .unwrap_or_else(|| panic!("{label}: no thread IR"));
+    let wgsl = out.wgsl.unwrap_or_else(|| panic!("{label}: no WGSL"));
+    validate_wgsl_for(&wgsl.source, &caps).unwrap_or_else(|e| panic!("{label}: naga: {e}"));
+    let mut settings = insta::Settings::clone_current();
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_snapshot_path("snapshots");
+    settings.set_omit_expression(true);
+    settings.set_description(format!("kernel `{name}`, caps {caps:?}"));
+    settings.bind(|| {
+        insta::assert_snapshot!(format!("{label}__layouts"), out.layouts_text);
+        insta::assert_snapshot!(format!("{label}__thread_ir"), thread.to_string());
+        insta::assert_snapshot!(format!("{label}__wgsl"), wgsl.source);
+    });
+}
+
+#[test]
+fn vector_add_f32() {
+    snapshot(
+        "vector_add_f32",
+        vector_add(DType::F32, 128).expect("builds"),
+    );
+}
+
+#[test]
+fn gemm_f16() {
+    snapshot(
+        "gemm_f16",
+        gemm(DType::F16, GemmConfig::default()).expect("builds"),
+    );
+}
+
+fn a16w(wtype: DType) {
+    let cfg = A16WxConfig::default_for(
+        DType::F16,
+        wtype,
+        GroupSize::Size(128),
+        QuantMode::Symmetric,
+    );
+    snapshot(&format!("a16w_{wtype}"), a16wx(&cfg).expect("builds"));
+}
+
+#[test]
+fn a16w_u4() {
+    a16w(DType::Int {
+        bits: 4,
+        signed: false,
+    });
+}
+
+#[test]
+fn a16w_i3() {
+    a16w(DType::Int {
+        bits: 3,
+        signed: true,
+    });
+}
+
+#[test]
+fn a16w_u6() {
+    a16w(DType::Int {
+        bits: 6,
+        signed: false,
+    });
+}
+
+#[test]
+fn a16w_f6e3m2() {
+    a16w(DType::MiniFloat { exp: 3, mant: 2 });
+}
+
+#[test]
+fn a16w_f4e2m1() {
+    a16w(DType::MiniFloat { exp: 2, mant: 1 });
+}
+
+#[test]
+fn a16w_f8e4m3fn() {
+    a16w(DType::F8E4M3FN);
+}
