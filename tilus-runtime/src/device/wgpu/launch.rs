@@ -481,7 +481,25 @@ mod tests {
             scalar_word(DType::F32, &LaunchArg::Float(1.5)),
             Ok(1.5f32.to_bits())
         );
-        assert!(scalar_word(DType::F16, &LaunchArg::Float(1.5)).is_err());
+        // f16: the f32 bits of the f16-rounded value (1/3 rounds to 0x3555 = 0.333251953125).
+        assert_eq!(
+            scalar_word(DType::F16, &LaunchArg::Float(1.0 / 3.0)),
+            Ok(0.333_251_95_f32.to_bits())
+        );
+        // Coded floats travel as their code.
+        assert_eq!(scalar_word(DType::BF16, &LaunchArg::Float(1.0)), Ok(0x3F80));
+        assert_eq!(
+            scalar_word(DType::F8E4M3FN, &LaunchArg::Float(448.0)),
+            Ok(0x7E)
+        );
+        assert!(scalar_word(
+            DType::Int {
+                bits: 64,
+                signed: true
+            },
+            &LaunchArg::Int(1)
+        )
+        .is_err());
     }
 
     #[test]
