@@ -112,7 +112,7 @@ pub fn open_device(backend: Option<&str>) -> Result<(Box<dyn Device>, String), C
         Some("interp") => Ok((Box::new(InterpDevice::new()), "backend: interp (asked for)".into())),
         Some("wgpu") => {
             let dev = WgpuDevice::new().map_err(|e| CliError(e.to_string()))?;
-            let line = format!("backend: wgpu on {} (asked for)", dev.info());
+            let line = format!("backend: {} (asked for)", dev.info());
             Ok((Box::new(dev), line))
         }
         None => {
