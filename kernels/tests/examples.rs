@@ -84,3 +84,62 @@ fn examples_are_up_to_date() {
         stale.join("\n")
     );
 }
+
+/// parse(print(p)) == p (structurally) for every kernel the library can generate: every
+/// weight type, both activation types, every group kind and mode, split-K, the packing
+/// programs, and every vector-add dtype.
+#[test]
+fn every_library_kernel_round_trips_through_text() {
+    use tilus_ir::equiv::programs_equal;
+    use tilus_kernels::config::weight_types;
+    use tilus_kernels::pack::unpack_program;
+
+    let mut kernels: Vec<Function> = Vec::new();
+    for &act in &[DType::F16, DType::BF16] {
+        for w in weight_types().into_iter().chain([DType::F16]) {
+            for (group, mode) in [
+                (GroupSize::Size(128), QuantMode::Symmetric),
+                (GroupSize::PerChannel, QuantMode::Symmetric),
+                (GroupSize::Size(64), QuantMode::Asymmetric),
+            ] {
+                if mode == QuantMode::Asymmetric && !w.is_int() {
+                    continue;
+                }
+                let mut cfg = A16WxConfig::default_for(act, w, group, mode);
+                if let Ok(f) = a16wx(&cfg) {
+                    kernels.push(f);
+                }
+                cfg.split_k = 2;
+                if let Ok(f) = a16wx(&cfg) {
+                    kernels.push(f);
+                }
+            }
+            let cfg = A16WxConfig::default_for(act, w, GroupSize::Size(128), QuantMode::Symmetric);
+            kernels.extend(pack_program(&cfg));
+            kernels.extend(unpack_program(&cfg));
+        }
+    }
+    for d in DType::all().into_iter().filter(|d| d.bits() <= 32) {
+        kernels.extend(vector_add(d, 256));
+    }
+    for d in [DType::F16, DType::BF16, DType::F32] {
+        kernels.extend(gemm(d, GemmConfig::default()));
+    }
+    assert!(
+        kernels.len() > 200,
+        "only {} kernels generated",
+        kernels.len()
+    );
+    for f in kernels {
+        let name = f.name.clone();
+        let p = Program { functions: vec![f] };
+        let text = p.to_string();
+        let parsed = parse_program(&text).unwrap_or_else(|e| panic!("{name}: {}", e.render()));
+        assert!(programs_equal(&parsed, &p), "{name}: parse(print(p)) != p");
+        assert_eq!(
+            parsed.to_string(),
+            text,
+            "{name}: printing is not a fixpoint"
+        );
+    }
+}
