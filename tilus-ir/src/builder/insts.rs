@@ -127,16 +127,7 @@ impl KernelBuilder {
         offsets: &[E],
         shape: &[usize],
     ) -> Tile<'_> {
-        let offsets = self.exprs(offsets);
-        self.emit_tile(
-            InstKind::LoadGlobal {
-                src: g.id,
-                offsets,
-                shape: shape.to_vec(),
-                dims: None,
-            },
-            "x",
-        )
+        self.load_global_in(g, offsets, shape, None)
     }
 
     /// Like [`Self::load_global`], spanning the global dimensions `dims`.
@@ -147,13 +138,24 @@ impl KernelBuilder {
         shape: &[usize],
         dims: &[usize],
     ) -> Tile<'_> {
+        self.load_global_in(g, offsets, shape, Some(dims))
+    }
+
+    fn load_global_in<E: IntoExpr + Copy>(
+        &self,
+        g: &Tile<'_>,
+        offsets: &[E],
+        shape: &[usize],
+        dims: Option<&[usize]>,
+    ) -> Tile<'_> {
         let offsets = self.exprs(offsets);
+        let (src, shape, dims) = (g.id, shape.to_vec(), dims.map(<[usize]>::to_vec));
         self.emit_tile(
             InstKind::LoadGlobal {
-                src: g.id,
+                src,
                 offsets,
-                shape: shape.to_vec(),
-                dims: Some(dims.to_vec()),
+                shape,
+                dims,
             },
             "x",
         )
@@ -161,16 +163,7 @@ impl KernelBuilder {
 
     /// Stores a register tile at `offsets` (masked; out-of-bounds writes are dropped).
     pub fn store_global<E: IntoExpr + Copy>(&self, g: &Tile<'_>, r: &Tile<'_>, offsets: &[E]) {
-        let offsets = self.exprs(offsets);
-        self.emit(
-            InstKind::StoreGlobal {
-                dst: g.id,
-                src: r.id,
-                offsets,
-                dims: None,
-            },
-            "",
-        );
+        self.store_global_in(g, r, offsets, None);
     }
 
     /// Like [`Self::store_global`], spanning the global dimensions `dims`.
@@ -181,13 +174,24 @@ impl KernelBuilder {
         offsets: &[E],
         dims: &[usize],
     ) {
+        self.store_global_in(g, r, offsets, Some(dims));
+    }
+
+    fn store_global_in<E: IntoExpr + Copy>(
+        &self,
+        g: &Tile<'_>,
+        r: &Tile<'_>,
+        offsets: &[E],
+        dims: Option<&[usize]>,
+    ) {
         let offsets = self.exprs(offsets);
+        let (dst, src, dims) = (g.id, r.id, dims.map(<[usize]>::to_vec));
         self.emit(
             InstKind::StoreGlobal {
-                dst: g.id,
-                src: r.id,
+                dst,
+                src,
                 offsets,
-                dims: Some(dims.to_vec()),
+                dims,
             },
             "",
         );
@@ -213,16 +217,7 @@ impl KernelBuilder {
 
     /// Asynchronous copy of the tile at `offsets` of `g` into the shared tile `s`.
     pub fn copy_async<E: IntoExpr + Copy>(&self, s: &Tile<'_>, g: &Tile<'_>, offsets: &[E]) {
-        let offsets = self.exprs(offsets);
-        self.emit(
-            InstKind::CopyAsync {
-                dst: s.id,
-                src: g.id,
-                offsets,
-                dims: None,
-            },
-            "",
-        );
+        self.copy_async_in(s, g, offsets, None);
     }
 
     /// Like [`Self::copy_async`], spanning the global dimensions `dims`.
@@ -233,13 +228,24 @@ impl KernelBuilder {
         offsets: &[E],
         dims: &[usize],
     ) {
+        self.copy_async_in(s, g, offsets, Some(dims));
+    }
+
+    fn copy_async_in<E: IntoExpr + Copy>(
+        &self,
+        s: &Tile<'_>,
+        g: &Tile<'_>,
+        offsets: &[E],
+        dims: Option<&[usize]>,
+    ) {
         let offsets = self.exprs(offsets);
+        let (dst, src, dims) = (s.id, g.id, dims.map(<[usize]>::to_vec));
         self.emit(
             InstKind::CopyAsync {
-                dst: s.id,
-                src: g.id,
+                dst,
+                src,
                 offsets,
-                dims: Some(dims.to_vec()),
+                dims,
             },
             "",
         );
