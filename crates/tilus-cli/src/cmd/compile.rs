@@ -69,7 +69,7 @@ pub fn default_caps(f16: bool) -> WgslCaps {
 /// Runs `tilus compile`.
 pub fn compile(args: &CompileArgs) -> CmdResult {
     let TargetKind::Wgsl = args.target;
-    let (_, verified) = load(&args.file)?;
+    let verified = load(&args.file)?;
     let names: Vec<String> = match &args.kernel {
         Some(k) => vec![k.clone()],
         None => verified

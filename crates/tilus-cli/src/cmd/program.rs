@@ -42,12 +42,18 @@ pub struct RunArgs {
     reverse: bool,
 }
 
-/// Reads, parses and verifies a file; errors are rendered with carets.
-pub fn load(path: &PathBuf) -> Result<(String, VerifiedProgram), CliError> {
+/// Reads and parses a file; errors are rendered with carets.
+fn parse_file(path: &PathBuf) -> Result<(String, Program), CliError> {
     let src = std::fs::read_to_string(path)
         .map_err(|e| CliError(format!("cannot read {}: {e}", path.display())))?;
     let program =
         parse_program(&src).map_err(|e| CliError(format!("{}: {}", path.display(), e.render())))?;
+    Ok((src, program))
+}
+
+/// Reads, parses and verifies a file; errors are rendered with carets.
+pub fn load(path: &PathBuf) -> Result<VerifiedProgram, CliError> {
+    let (src, program) = parse_file(path)?;
     let verified = verify(program).map_err(|errs| {
         let mut msg = String::new();
         for e in &errs.0 {
@@ -62,12 +68,12 @@ pub fn load(path: &PathBuf) -> Result<(String, VerifiedProgram), CliError> {
         }
         CliError(msg.trim_end().to_string())
     })?;
-    Ok((src, verified))
+    Ok(verified)
 }
 
 /// `tilus check FILE`.
 pub fn check(args: &FileArgs) -> CmdResult {
-    let (_, verified) = load(&args.file)?;
+    let verified = load(&args.file)?;
     let names: Vec<&str> = verified
         .program()
         .functions
@@ -85,16 +91,13 @@ pub fn check(args: &FileArgs) -> CmdResult {
 
 /// `tilus fmt FILE`: the canonical text.
 pub fn fmt(args: &FileArgs) -> CmdResult {
-    let src = std::fs::read_to_string(&args.file)
-        .map_err(|e| CliError(format!("cannot read {}: {e}", args.file.display())))?;
-    let program: Program = parse_program(&src)
-        .map_err(|e| CliError(format!("{}: {}", args.file.display(), e.render())))?;
+    let (_, program) = parse_file(&args.file)?;
     Ok(program.to_string())
 }
 
 /// `tilus run FILE --arg …`.
 pub fn run(args: &RunArgs) -> CmdResult {
-    let (_, verified) = load(&args.file)?;
+    let verified = load(&args.file)?;
     let f = match &args.kernel {
         Some(name) => verified
             .program()
