@@ -19,24 +19,7 @@ use tilus_lower::legalize::legalize_wgsl;
 use tilus_lower::target::Target;
 use tilus_lower::tile_to_thread::{lower_function_with, LowerOptions};
 use tilus_runtime::{Device, Kernel, LaunchArg, WgpuDevice};
-use wgsl_support::Rng;
-
-fn device() -> Option<WgpuDevice> {
-    match WgpuDevice::new() {
-        Ok(d) => {
-            eprintln!("wgpu adapter: {}", d.info());
-            Some(d)
-        }
-        Err(e) => {
-            let required = std::env::var("TILUS_REQUIRE_WGPU")
-                .map(|v| !v.is_empty() && v != "0")
-                .unwrap_or(false);
-            assert!(!required, "TILUS_REQUIRE_WGPU is set but wgpu failed: {e}");
-            eprintln!("SKIPPED (no wgpu adapter; set TILUS_REQUIRE_WGPU=1 to fail): {e}");
-            None
-        }
-    }
-}
+use wgsl_support::{device, Rng};
 
 /// Compiles `f` for the device's adapter, runs it there and on the tile interpreter, and
 /// returns the buffers of both (in argument order).

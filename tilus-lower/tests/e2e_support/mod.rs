@@ -16,22 +16,7 @@ use crate::wgsl_support::Rng;
 
 /// The wgpu device, or `None` (printed) when there is no adapter; panics instead when
 /// `TILUS_REQUIRE_WGPU` is set.
-pub fn device() -> Option<WgpuDevice> {
-    match WgpuDevice::new() {
-        Ok(d) => {
-            eprintln!("wgpu adapter: {}", d.info());
-            Some(d)
-        }
-        Err(e) => {
-            let required = std::env::var("TILUS_REQUIRE_WGPU")
-                .map(|v| !v.is_empty() && v != "0")
-                .unwrap_or(false);
-            assert!(!required, "TILUS_REQUIRE_WGPU is set but wgpu failed: {e}");
-            eprintln!("SKIPPED (no wgpu adapter; set TILUS_REQUIRE_WGPU=1 to fail): {e}");
-            None
-        }
-    }
-}
+pub use crate::wgsl_support::device;
 
 /// `n` floats uniform in `[-scale, scale)`.
 pub fn floats(rng: &mut Rng, n: usize, scale: f32) -> Vec<f32> {
