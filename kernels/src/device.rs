@@ -12,10 +12,8 @@ use tilus_ir::verify::verify;
 use tilus_lower::pipeline::{compile_wgsl, CompileOptions};
 use tilus_runtime::{BufferId, Device, Kernel, LaunchArg, Timing};
 
-use crate::a16wx::a16wx;
-use crate::config::A16WxConfig;
 use crate::error::{KernelError, Result};
-use crate::packed::{pack_codes_host, PackedFormat};
+use crate::plan::A16WxPlan;
 use crate::quant::Quantized;
 
 /// An a16wX GEMM ready to launch on one device: compiled kernel and uploaded buffers.
@@ -52,7 +50,7 @@ impl PreparedGemm {
     /// (`activations` is `[m, k]` row-major, `q` holds `[n, k]` weights).
     pub fn new(
         device: &mut dyn Device,
-        cfg: &A16WxConfig,
+        plan: &A16WxPlan,
         q: &Quantized,
         activations: &[f32],
         m: usize,
@@ -65,8 +63,8 @@ impl PreparedGemm {
                 got: activations.len(),
             });
         }
-        cfg.validate()?;
-        let func = a16wx(cfg)?;
+        plan.validate()?;
+        let func = plan.function()?;
         let name = func.name.clone();
         let verified = verify(Program {
             functions: vec![func],
@@ -93,9 +91,8 @@ impl PreparedGemm {
             },
         };
         let compile_time = start.elapsed();
-        let fmt = PackedFormat::new(cfg)?;
-        let packed = pack_codes_host(&fmt, &q.codes, n, k)?;
-        let act = cfg.act;
+        let packed = plan.pack(q)?;
+        let act = plan.act();
         let mut bytes = packed.len();
         let upload = |dev: &mut dyn Device, b: HostBuffer| -> Result<BufferId> {
             dev.allocate_with(&b.bytes).map_err(device_error)

@@ -98,6 +98,16 @@ pub fn error_bound(act: DType, k: usize) -> f64 {
     2.0 * (2.0 * u + k as f64 * 2f64.powi(-24))
 }
 
+/// The documented bound on [`error_stats`]'s `max_rel` for the SIMT a16wX GEMM
+/// ([`crate::simt`]): `2 · (2^−p + (k + 2)·2^−24)`. The dequantized weight is never rounded
+/// (every `a·(q − z)` is exact in `f32`); what rounds is the output (`2^−p`), the `f32`
+/// partial sums (`k·2^−24` in all), the product by the scale and the reduction of the
+/// partials (`2·2^−24`); safety factor 2. It is one `2^−p` term below [`error_bound`].
+pub fn simt_error_bound(act: DType, k: usize) -> f64 {
+    let u = 2f64.powi(-precision_bits(act));
+    2.0 * (u + (k as f64 + 2.0) * 2f64.powi(-24))
+}
+
 /// The bound for the plain GEMM with operands and output of `dtype` (inputs exact in the
 /// dtype): `2 · (2^−p + (k + 1)·2^−24)` (output rounding, products and accumulation in
 /// `f32`; for `f16`/`bf16` the products are exact, the extra term only adds margin).

@@ -54,14 +54,18 @@ pub mod gemm;
 pub mod host;
 pub mod pack;
 pub mod packed;
+pub mod plan;
 pub mod quant;
 pub mod run;
+pub mod simt;
 pub mod vector_add;
 
 pub use a16wx::a16wx;
 pub use config::{A16WxConfig, GemmConfig, GroupSize, QuantMode};
 pub use error::{KernelError, Result};
 pub use gemm::gemm;
+pub use plan::{A16WxPlan, KernelKind};
 pub use quant::{dequantize, quantize, Quantized};
 pub use run::{pack_weights, run_a16wx_interp, unpack_weights};
+pub use simt::{a16wx_simt, SimtConfig};
 pub use vector_add::vector_add;

@@ -7,12 +7,13 @@ use tilus_ir::program::{Function, Program};
 use tilus_ir::verify::{verify, VerifiedProgram};
 
 use crate::a16wx::a16wx;
-use crate::config::{A16WxConfig, GemmConfig, QuantMode};
+use crate::config::{A16WxConfig, GemmConfig, GroupSize, QuantMode};
 use crate::error::{KernelError, Result};
 use crate::gemm::gemm;
 use crate::pack::{pack_program, unpack_program};
 use crate::packed::PackedFormat;
 use crate::quant::Quantized;
+use crate::simt::{a16wx_simt, pack_simt_host, SimtConfig};
 use crate::vector_add::vector_add;
 
 const U8: DType = DType::Int {
@@ -66,19 +67,28 @@ fn take_buffer(args: &mut [Arg], i: usize) -> Result<HostBuffer> {
     }
 }
 
+/// What a kernel configuration says about its weights: `(act, wtype, group, mode)`.
+type WeightSpec = (DType, DType, GroupSize, QuantMode);
+
 fn check_quantized(q: &Quantized, cfg: &A16WxConfig) -> Result<()> {
+    check_weights(q, (cfg.act, cfg.wtype, cfg.group, cfg.mode))
+}
+
+/// Checks that `q` was quantized for a kernel with these weights.
+pub(crate) fn check_weights(q: &Quantized, spec: WeightSpec) -> Result<()> {
+    let (act, wtype, group, mode) = spec;
     let mut diffs = Vec::new();
-    if q.wtype != cfg.wtype {
-        diffs.push(format!("weight type {} vs {}", q.wtype, cfg.wtype));
+    if q.wtype != wtype {
+        diffs.push(format!("weight type {} vs {}", q.wtype, wtype));
     }
-    if q.act != cfg.act {
-        diffs.push(format!("activation dtype {} vs {}", q.act, cfg.act));
+    if q.act != act {
+        diffs.push(format!("activation dtype {} vs {}", q.act, act));
     }
-    if q.mode != cfg.mode {
-        diffs.push(format!("mode {:?} vs {:?}", q.mode, cfg.mode));
+    if q.mode != mode {
+        diffs.push(format!("mode {:?} vs {:?}", q.mode, mode));
     }
-    if q.group != cfg.group {
-        diffs.push(format!("group {:?} vs {:?}", q.group, cfg.group));
+    if q.group != group {
+        diffs.push(format!("group {:?} vs {:?}", q.group, group));
     }
     if q.codes.len() != q.n * q.k || q.scales.len() != q.num_groups() * q.n {
         diffs.push("codes or scales have the wrong length".into());
@@ -173,6 +183,52 @@ pub fn run_a16wx_interp(
     args.extend([
         Arg::Buffer(HostBuffer::from_f32(act, activations)),
         Arg::Buffer(packed),
+        Arg::Buffer(HostBuffer::from_f32(act, &q.scales)),
+    ]);
+    if let Some(z) = &q.zeros {
+        args.push(Arg::Buffer(HostBuffer::from_f32(act, z)));
+    }
+    args.push(Arg::Buffer(HostBuffer::zeros(act, m * n)));
+    let c = args.len() - 1;
+    interp::run(&prog, &name, &mut args, opts)?;
+    Ok(take_buffer(&mut args, c)?.to_f32())
+}
+
+/// Runs the SIMT a16wX GEMM ([`crate::simt`]) on the interpreter: packs `q` with
+/// [`pack_simt_host`] and returns `C [m, n]` as decoded values.
+pub fn run_simt_interp(
+    m: usize,
+    n: usize,
+    k: usize,
+    activations: &[f32],
+    q: &Quantized,
+    cfg: &SimtConfig,
+    opts: &RunOptions,
+) -> Result<Vec<f32>> {
+    let sizes = [size_arg("m", m)?, size_arg("n", n)?, size_arg("k", k)?];
+    check_weights(q, (cfg.act, cfg.wtype, cfg.group, cfg.mode))?;
+    if (q.n, q.k) != (n, k) {
+        return Err(KernelError::Mismatch(format!(
+            "weights are [{}, {}], the problem needs [{n}, {k}]",
+            q.n, q.k
+        )));
+    }
+    check_len("activations", activations.len(), m * k)?;
+    let packed = pack_simt_host(cfg.wtype, &q.codes, n, k)?;
+    let (prog, name) = verified(a16wx_simt(cfg)?)?;
+    let act = cfg.act;
+    let words = DType::Int {
+        bits: 32,
+        signed: false,
+    };
+    let mut args = sizes.to_vec();
+    args.extend([
+        Arg::Buffer(HostBuffer::from_f32(act, activations)),
+        Arg::Buffer(HostBuffer {
+            dtype: words,
+            len: packed.len() / 4,
+            bytes: packed,
+        }),
         Arg::Buffer(HostBuffer::from_f32(act, &q.scales)),
     ]);
     if let Some(z) = &q.zeros {

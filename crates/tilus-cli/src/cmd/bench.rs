@@ -46,6 +46,9 @@ pub struct BenchGemmArgs {
     /// Timed launches (the median is reported).
     #[arg(long, default_value_t = 10)]
     repeats: u32,
+    /// Which kernel: `auto`, `simt` or `mma` (see `tilus gemm --help`).
+    #[arg(long, default_value = "auto")]
+    kernel: String,
 }
 
 /// Runs `tilus bench gemm`.
@@ -76,9 +79,10 @@ pub fn gemm(args: &BenchGemmArgs) -> CmdResult {
             split_k: 1,
             backend: args.backend.clone(),
             seed: 1,
+            kernel: args.kernel.clone(),
         };
         let p = problem(&ga)?;
-        let prepared = PreparedGemm::new(device.as_mut(), &p.cfg, &p.q, &p.a, args.m)?;
+        let prepared = PreparedGemm::new(device.as_mut(), &p.plan, &p.q, &p.a, args.m)?;
         let timing = prepared.time(device.as_mut(), args.warmup, args.repeats.max(1))?;
         let us = timing.median_us;
         if baseline_us.is_none() {

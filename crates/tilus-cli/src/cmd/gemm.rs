@@ -5,8 +5,9 @@ use std::time::Instant;
 
 use clap::Args;
 use tilus_ir::dtype::DType;
-use tilus_kernels::config::{A16WxConfig, GroupSize, QuantMode};
+use tilus_kernels::config::{GroupSize, QuantMode};
 use tilus_kernels::device::PreparedGemm;
+use tilus_kernels::plan::{A16WxPlan, KernelKind};
 use tilus_kernels::{host, quant};
 use tilus_runtime::{default_device, Device, InterpDevice, WgpuDevice};
 
@@ -46,6 +47,23 @@ pub struct GemmArgs {
     /// Seed of the random weights and activations.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Which kernel: `simt` (K split across threads, exact f32 dequantization), `mma`
+    /// (tensor-core-shaped tiles), or `auto` (SIMT when the device has no tensor cores or
+    /// m <= 16).
+    #[arg(long, default_value = "auto")]
+    pub kernel: String,
+}
+
+/// Parses `--kernel`.
+pub fn parse_kernel(text: &str) -> Result<KernelKind, CliError> {
+    match text {
+        "auto" => Ok(KernelKind::Auto),
+        "simt" => Ok(KernelKind::Simt),
+        "mma" => Ok(KernelKind::Mma),
+        _ => Err(CliError(format!(
+            "--kernel `{text}`: expected `auto`, `simt` or `mma`"
+        ))),
+    }
 }
 
 /// Parses `--group-size`.
@@ -75,8 +93,8 @@ fn random(len: usize, seed: u64) -> Vec<f32> {
 
 /// The problem made concrete: config, quantized weights, activations.
 pub struct Problem {
-    /// The kernel configuration.
-    pub cfg: A16WxConfig,
+    /// The kernel and its configuration.
+    pub plan: A16WxPlan,
     /// The quantized weights `[N, K]`.
     pub q: quant::Quantized,
     /// Activations `[M, K]` (f32; rounded to the activation dtype by the runners).
@@ -96,13 +114,30 @@ pub fn problem(args: &GemmArgs) -> Result<Problem, CliError> {
     if args.m == 0 || args.n == 0 || args.k == 0 {
         return Err(CliError("--m, --n and --k must be positive".into()));
     }
-    let mut cfg = A16WxConfig::default_for(act, wtype, group, mode);
-    cfg.split_k = args.split_k;
-    cfg.validate()?;
+    let kind = parse_kernel(&args.kernel)?;
+    if args.split_k > 1 && kind == KernelKind::Simt {
+        return Err(CliError(
+            "--split-k splits K across blocks of the mma kernel; the simt kernel splits K \
+             across threads"
+                .into(),
+        ));
+    }
+    // No device has tensor cores on the paths this build runs (wgpu, interp); split-K
+    // across blocks needs the tiled kernel.
+    let kind = if args.split_k > 1 {
+        KernelKind::Mma
+    } else {
+        kind
+    };
+    let mut plan = A16WxPlan::choose(kind, (act, wtype, group, mode), args.m, false);
+    if let A16WxPlan::Mma(cfg) = &mut plan {
+        cfg.split_k = args.split_k;
+    }
+    plan.validate()?;
     let w = random(args.n * args.k, args.seed);
     let q = quant::quantize(&w, args.n, args.k, wtype, group, mode, act)?;
     let a = random(args.m * args.k, args.seed.wrapping_add(7919));
-    Ok(Problem { cfg, q, a })
+    Ok(Problem { plan, q, a })
 }
 
 /// Opens the device a command asked for: `interp`, `wgpu`, or (none) wgpu when an adapter
@@ -134,34 +169,25 @@ pub fn gemm(args: &GemmArgs) -> CmdResult {
     let backend = device.info().backend;
     let mut out = String::new();
     let _ = writeln!(out, "{which}");
+    let (act, wtype, _, _) = p.plan.weights();
     let _ = writeln!(
         out,
-        "a16w{} gemm: m={m} n={n} k={k} act={} wtype={} group={} mode={} split_k={}",
-        p.cfg.wtype.bits(),
-        p.cfg.act,
-        p.cfg.wtype,
+        "a16w{} gemm: m={m} n={n} k={k} act={act} wtype={wtype} group={} mode={} split_k={}",
+        wtype.bits(),
         args.group_size,
         if args.asym { "asymmetric" } else { "symmetric" },
-        p.cfg.split_k
+        args.split_k
     );
-    let _ = writeln!(
-        out,
-        "tile: {}x{}x{}, {} warps, {} stages",
-        p.cfg.block_m,
-        p.cfg.block_n,
-        p.cfg.block_k,
-        p.cfg.warps(),
-        p.cfg.num_stages
-    );
-    let prepared = PreparedGemm::new(device.as_mut(), &p.cfg, &p.q, &p.a, m)?;
+    let _ = writeln!(out, "{}", p.plan.describe());
+    let prepared = PreparedGemm::new(device.as_mut(), &p.plan, &p.q, &p.a, m)?;
     let start = Instant::now();
     let c = prepared.run(device.as_mut())?;
     let time_ms = start.elapsed().as_secs_f64() * 1e3;
-    let a = host::round_to(p.cfg.act, &p.a);
+    let a = host::round_to(act, &p.a);
     let w = quant::dequantize(&p.q);
     let reference = host::reference_gemm(m, n, k, &a, &w);
-    let stats = host::error_stats(m, n, k, &c, &reference, &a, &w, p.cfg.act);
-    let bound = host::error_bound(p.cfg.act, k);
+    let stats = host::error_stats(m, n, k, &c, &reference, &a, &w, act);
+    let bound = p.plan.error_bound(k);
     let _ = writeln!(
         out,
         "relative error vs f64 reference on the dequantized weights: max {:.3e}, mean {:.3e} (bound {:.3e})",
