@@ -13,8 +13,10 @@ use tilus_lower::pipeline::{compile_wgsl, CompileOptions};
 use tilus_runtime::{BufferId, Device, Kernel, LaunchArg, Timing};
 
 use crate::error::{KernelError, Result};
+use crate::handwritten::handwritten_gemv;
 use crate::plan::A16WxPlan;
 use crate::quant::Quantized;
+use crate::simt::SimtConfig;
 
 /// An a16wX GEMM ready to launch on one device: compiled kernel and uploaded buffers.
 pub struct PreparedGemm {
@@ -55,14 +57,6 @@ impl PreparedGemm {
         activations: &[f32],
         m: usize,
     ) -> Result<Self> {
-        let (n, k) = (q.n, q.k);
-        if activations.len() != m * k {
-            return Err(KernelError::ShapeMismatch {
-                what: "activations",
-                expected: m * k,
-                got: activations.len(),
-            });
-        }
         plan.validate()?;
         let func = plan.function()?;
         let name = func.name.clone();
@@ -91,6 +85,48 @@ impl PreparedGemm {
             },
         };
         let compile_time = start.elapsed();
+        Self::upload(device, plan, kernel, compile_time, q, activations, m)
+    }
+
+    /// The hand-written WGSL GEMV baseline ([`crate::handwritten`]) on the buffers of a SIMT
+    /// `plan` (a wgpu device only).
+    pub fn handwritten(
+        device: &mut dyn Device,
+        plan: &SimtConfig,
+        q: &Quantized,
+        activations: &[f32],
+        m: usize,
+    ) -> Result<Self> {
+        if device.info().backend != "wgpu" {
+            return Err(KernelError::Compile(format!(
+                "the hand-written baseline is WGSL; device `{}` does not run WGSL",
+                device.info().backend
+            )));
+        }
+        let start = std::time::Instant::now();
+        let kernel = Kernel::Wgsl(handwritten_gemv(plan, q.n, q.k)?);
+        let compile_time = start.elapsed();
+        let plan = A16WxPlan::Simt(*plan);
+        Self::upload(device, &plan, kernel, compile_time, q, activations, m)
+    }
+
+    fn upload(
+        device: &mut dyn Device,
+        plan: &A16WxPlan,
+        kernel: Kernel,
+        compile_time: Duration,
+        q: &Quantized,
+        activations: &[f32],
+        m: usize,
+    ) -> Result<Self> {
+        let (n, k) = (q.n, q.k);
+        if activations.len() != m * k {
+            return Err(KernelError::ShapeMismatch {
+                what: "activations",
+                expected: m * k,
+                got: activations.len(),
+            });
+        }
         let packed = plan.pack(q)?;
         let act = plan.act();
         let mut bytes = packed.len();

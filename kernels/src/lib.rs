@@ -51,6 +51,7 @@ pub mod config;
 pub mod device;
 pub mod error;
 pub mod gemm;
+pub mod handwritten;
 pub mod host;
 pub mod pack;
 pub mod packed;
