@@ -8,7 +8,7 @@ use tilus_ir::program::{Function, Program};
 use tilus_ir::text::parse_program;
 use tilus_ir::verify::verify;
 use tilus_kernels::pack::pack_program;
-use tilus_kernels::{a16wx, gemm, vector_add, A16WxConfig, GemmConfig, GroupSize, QuantMode};
+use tilus_kernels::{a16wx, a16wx_simt, gemm, SimtConfig, vector_add, A16WxConfig, GemmConfig, GroupSize, QuantMode};
 
 fn a16wx_cfg(wtype: DType) -> A16WxConfig {
     A16WxConfig::default_for(
@@ -16,6 +16,16 @@ fn a16wx_cfg(wtype: DType) -> A16WxConfig {
         wtype,
         GroupSize::Size(128),
         QuantMode::Symmetric,
+    )
+}
+
+fn simt_cfg(wtype: DType, m: usize) -> SimtConfig {
+    SimtConfig::default_for(
+        DType::F16,
+        wtype,
+        GroupSize::Size(128),
+        QuantMode::Symmetric,
+        m,
     )
 }
 
@@ -29,6 +39,10 @@ fn examples() -> Vec<(&'static str, Function)> {
         signed: true,
     };
     let f6 = DType::MiniFloat { exp: 3, mant: 2 };
+    let u3 = DType::Int {
+        bits: 3,
+        signed: false,
+    };
     let build = |r: tilus_kernels::Result<Function>| r.expect("builds");
     vec![
         ("vector_add_f32", build(vector_add(DType::F32, 512))),
@@ -37,6 +51,8 @@ fn examples() -> Vec<(&'static str, Function)> {
         ("a16wx_f16_i3", build(a16wx(&a16wx_cfg(i3)))),
         ("a16wx_f16_f6e3m2", build(a16wx(&a16wx_cfg(f6)))),
         ("pack_u4", build(pack_program(&a16wx_cfg(u4)))),
+        ("a16wx_simt_f16_u4", build(a16wx_simt(&simt_cfg(u4, 1)))),
+        ("a16wx_simt_f16_u3_m16", build(a16wx_simt(&simt_cfg(u3, 16)))),
     ]
 }
 

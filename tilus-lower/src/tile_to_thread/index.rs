@@ -146,11 +146,13 @@ pub(crate) fn global_run(
         return 1;
     }
     let last = rank - 1;
-    let extent = match f.exprs.try_get(view.shape[last]) {
-        Some(TE::Int(c)) if *c > 0 => *c as u64,
-        _ => return 1,
+    // A run of elements is all in or all out of bounds, and rows stay aligned, when the
+    // extent (a constant or a runtime expression with a known power-of-two divisor) is a
+    // multiple of it.
+    let mut run = match f.exprs.try_get(view.shape[last]) {
+        Some(TE::Int(c)) if *c <= 0 => return 1,
+        _ => pow2_divisor(f, view.shape[last]),
     };
-    let mut run = 1u64 << extent.trailing_zeros().min(12);
     if let Some(strides) = &view.strides {
         if !matches!(f.exprs.try_get(strides[last]), Some(TE::Int(1))) {
             return 1;

@@ -51,6 +51,9 @@ pub struct BenchGemmArgs {
     /// Which kernel: `auto`, `simt` or `mma` (see `tilus gemm --help`).
     #[arg(long, default_value = "auto")]
     kernel: String,
+    /// SIMT tile `TN,TK,RN,KS` (see `tilus gemm --help`).
+    #[arg(long)]
+    simt: Option<String>,
 }
 
 /// Times the hand-written GEMV for weight type `w` on the SIMT buffers: `(dtype, kernel
@@ -80,6 +83,7 @@ fn time_handwritten(
         backend: args.backend.clone(),
         seed: 1,
         kernel: "simt".into(),
+        simt: None,
     };
     let p = problem(&ga)?;
     let A16WxPlan::Simt(plan) = p.plan else {
@@ -148,6 +152,7 @@ pub fn gemm(args: &BenchGemmArgs) -> CmdResult {
             backend: args.backend.clone(),
             seed: 1,
             kernel: args.kernel.clone(),
+            simt: args.simt.clone(),
         };
         let p = problem(&ga)?;
         let prepared = PreparedGemm::new(device.as_mut(), &p.plan, &p.q, &p.a, args.m)?;

@@ -52,6 +52,27 @@ pub struct GemmArgs {
     /// m <= 16).
     #[arg(long, default_value = "auto")]
     pub kernel: String,
+    /// SIMT tile: threads along n, threads along k, columns per thread, codes per thread
+    /// and k-tile (e.g. `64,1,2,32`; the default).
+    #[arg(long)]
+    pub simt: Option<String>,
+}
+
+/// Applies `--simt TN,TK,RN,KS` to a SIMT plan.
+fn apply_simt(plan: &mut A16WxPlan, text: &str) -> Result<(), CliError> {
+    let bad = || CliError(format!("--simt `{text}`: expected four positive integers TN,TK,RN,KS"));
+    let v: Vec<usize> = text
+        .split(',')
+        .map(|t| t.trim().parse::<usize>().map_err(|_| bad()))
+        .collect::<Result<_, _>>()?;
+    let (A16WxPlan::Simt(c), [tn, tk, rn, ks]) = (plan, v.as_slice()) else {
+        return Err(bad());
+    };
+    c.threads_n = *tn;
+    c.threads_k = *tk;
+    c.cols_per_thread = *rn;
+    c.ks = *ks;
+    Ok(())
 }
 
 /// Parses `--kernel`.
@@ -132,6 +153,12 @@ pub fn problem(args: &GemmArgs) -> Result<Problem, CliError> {
     let mut plan = A16WxPlan::choose(kind, (act, wtype, group, mode), args.m, false);
     if let A16WxPlan::Mma(cfg) = &mut plan {
         cfg.split_k = args.split_k;
+    }
+    if let Some(t) = &args.simt {
+        if !matches!(plan, A16WxPlan::Simt(_)) {
+            return Err(CliError("--simt applies to the simt kernel only".into()));
+        }
+        apply_simt(&mut plan, t)?;
     }
     plan.validate()?;
     let w = random(args.n * args.k, args.seed);
