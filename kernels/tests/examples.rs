@@ -8,7 +8,9 @@ use tilus_ir::program::{Function, Program};
 use tilus_ir::text::parse_program;
 use tilus_ir::verify::verify;
 use tilus_kernels::pack::pack_program;
-use tilus_kernels::{a16wx, a16wx_simt, gemm, SimtConfig, vector_add, A16WxConfig, GemmConfig, GroupSize, QuantMode};
+use tilus_kernels::{
+    a16wx, a16wx_simt, gemm, vector_add, A16WxConfig, GemmConfig, GroupSize, QuantMode, SimtConfig,
+};
 
 fn a16wx_cfg(wtype: DType) -> A16WxConfig {
     A16WxConfig::default_for(
@@ -52,7 +54,10 @@ fn examples() -> Vec<(&'static str, Function)> {
         ("a16wx_f16_f6e3m2", build(a16wx(&a16wx_cfg(f6)))),
         ("pack_u4", build(pack_program(&a16wx_cfg(u4)))),
         ("a16wx_simt_f16_u4", build(a16wx_simt(&simt_cfg(u4, 1)))),
-        ("a16wx_simt_f16_u3_m16", build(a16wx_simt(&simt_cfg(u3, 16)))),
+        (
+            "a16wx_simt_f16_u3_m16",
+            build(a16wx_simt(&simt_cfg(u3, 16))),
+        ),
     ]
 }
 

@@ -25,6 +25,7 @@ fn caps() -> WgslCaps {
         subgroup_size: None,
         max_workgroup_storage: 32768,
         max_invocations: 1024,
+        f16_native: Default::default(),
     }
 }
 

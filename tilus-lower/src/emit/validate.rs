@@ -11,6 +11,10 @@ pub fn capabilities(caps: &WgslCaps) -> Capabilities {
     if caps.shader_f16 {
         c |= Capabilities::SHADER_FLOAT16;
     }
+    if caps.f16_native.decode || caps.f16_native.encode {
+        // `unpack2x16float`/`pack2x16float`: the probe ran them on the device.
+        c |= Capabilities::SHADER_FLOAT16_IN_FLOAT32;
+    }
     if caps.subgroup_size.is_some() {
         c |= Capabilities::SUBGROUP | Capabilities::SUBGROUP_BARRIER;
     }

@@ -83,7 +83,7 @@ use tilus_ir::dtype::DType;
 
 use crate::artifact::GridExpr;
 use crate::error::LowerError;
-use crate::target::WgslCaps;
+use crate::target::{NativeF16, WgslCaps};
 use crate::thread_ir::{
     Buffer, BufferId, BufferKind, ExprId, KernelBuilder, LocalId, Param, ParamKind, SharedId, Stmt,
     ThreadKernel, Ty, VarId,
@@ -101,6 +101,7 @@ pub const SMEM_NAME: &str = "smem";
 pub fn legalize_wgsl(kernel: &ThreadKernel, caps: &WgslCaps) -> Result<ThreadKernel, LowerError> {
     unsupported::check(kernel, caps)?;
     let mut cx = Legalizer::new(kernel)?;
+    cx.f16_native = caps.f16_native;
     let body = cx.block(&kernel.body)?;
     let body = share::bind(&mut cx.b, body);
     Ok(cx.finish(body))
@@ -135,6 +136,8 @@ pub(crate) struct Legalizer<'k> {
     smem: Option<SharedId>,
     temps: Pool<(&'static str, DType, u32), LocalId>,
     temp_vars: Pool<(&'static str, Ty), VarId>,
+    /// The native `f16` conversions the target proved exact.
+    pub f16_native: NativeF16,
 }
 
 /// Temporaries reused from one input statement to the next: everything a statement's
@@ -268,6 +271,7 @@ impl<'k> Legalizer<'k> {
             smem,
             temps: Pool::new(),
             temp_vars: Pool::new(),
+            f16_native: NativeF16::default(),
         })
     }
 

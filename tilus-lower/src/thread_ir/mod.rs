@@ -262,8 +262,10 @@ pub enum Expr {
     /// Reinterprets the bits: between types of equal width, or between `f16` and a 32-bit
     /// integer (the low 16 bits; zero-extended the other way).
     Bitcast(Ty, ExprId),
-    /// The exact `f32` value of a code of a coded float dtype (`bf16`, fp8, minifloat); the
-    /// operand is a `u32` whose bits above the dtype's width are ignored.
+    /// The exact `f32` value of a code of a coded float dtype (`bf16`, fp8, minifloat), or
+    /// of `f16` (NaN quieted, payload kept: the `f16 → f32` cast; legalization uses it for
+    /// a target's proven native conversion); the operand is a `u32` whose bits above the
+    /// dtype's width are ignored.
     Decode(DType, ExprId),
     /// The `u32` code nearest to a number (any numeric operand, rounded once from its exact
     /// value) in a coded float dtype: round to nearest even, minifloats saturate and map NaN

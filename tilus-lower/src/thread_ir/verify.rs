@@ -166,9 +166,9 @@ fn expr_type(k: &ThreadKernel, e: &Expr, h: ExprId, types: &[Ty]) -> Result<Ty, 
             t
         }
         Expr::Decode(d, a) => {
-            if op(a)? != Ty::U32 || !Ty::is_coded(d) {
+            if op(a)? != Ty::U32 || !(Ty::is_coded(d) || d == DType::F16) {
                 return Err(format!(
-                    "decode<{d}> needs a u32 code of a coded float dtype"
+                    "decode<{d}> needs a u32 code of a coded float dtype or f16"
                 ));
             }
             Ty::F32

@@ -37,6 +37,7 @@ pub fn caps() -> WgslCaps {
         subgroup_size: Some(8),
         max_workgroup_storage: 32768,
         max_invocations: 1024,
+        f16_native: Default::default(),
     }
 }
 

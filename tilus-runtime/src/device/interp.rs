@@ -65,6 +65,7 @@ impl InterpDevice {
                 subgroup_size: None,
                 max_workgroup_storage: u32::MAX,
                 max_invocations: 1024,
+                f16_native: Default::default(),
             },
             buffers: BufferTable::new(),
             options,

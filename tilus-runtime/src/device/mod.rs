@@ -29,7 +29,7 @@ use std::sync::Arc;
 
 use tilus_ir::verify::VerifiedProgram;
 use tilus_lower::artifact::WgslKernel;
-use tilus_lower::target::WgslCaps;
+use tilus_lower::target::{NativeF16, WgslCaps};
 
 use crate::error::RuntimeError;
 
@@ -53,6 +53,8 @@ pub struct DeviceInfo {
     pub max_workgroup_storage: u32,
     /// Invocations (threads) per workgroup.
     pub max_invocations: u32,
+    /// The native `f16` conversions the device's probe proved exact (wgpu; none elsewhere).
+    pub f16_native: NativeF16,
 }
 
 impl DeviceInfo {
@@ -63,6 +65,7 @@ impl DeviceInfo {
             subgroup_size: self.subgroup_size,
             max_workgroup_storage: self.max_workgroup_storage,
             max_invocations: self.max_invocations,
+            f16_native: self.f16_native,
         }
     }
 }
@@ -72,7 +75,7 @@ impl fmt::Display for DeviceInfo {
         write!(
             f,
             "{}: {} (software={}, f16={}, timestamps={}, subgroup={:?}, workgroup storage={} B, \
-             invocations={})",
+             invocations={}, {})",
             self.backend,
             self.name,
             self.software,
@@ -80,7 +83,8 @@ impl fmt::Display for DeviceInfo {
             self.timestamps,
             self.subgroup_size,
             self.max_workgroup_storage,
-            self.max_invocations
+            self.max_invocations,
+            self.f16_native
         )
     }
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use tilus_lower::pipeline::{compile_wgsl, CompileOptions, Stage};
-use tilus_lower::target::WgslCaps;
+use tilus_lower::target::{NativeF16, WgslCaps};
 
 use super::program::load;
 use super::{CliError, CmdResult};
@@ -50,19 +50,25 @@ pub struct CompileArgs {
     /// Skip the e-graph simplifier.
     #[arg(long)]
     no_simplify: bool,
-    /// Assume the adapter has SHADER_F16 (`enable f16;`).
+    /// Assume an adapter with SHADER_F16 whose probe proved its native f16 conversions
+    /// exact (`unpack2x16float`/`pack2x16float` are then used instead of integer code).
     #[arg(long)]
     f16: bool,
 }
 
 /// The capabilities `tilus compile` assumes: the WebGPU baseline limits raised to what
-/// common adapters (and lavapipe) offer; `--f16` adds SHADER_F16.
+/// common adapters (and lavapipe) offer; `--f16` adds SHADER_F16 and native f16
+/// conversions (as on an adapter whose probe proved them exact).
 pub fn default_caps(f16: bool) -> WgslCaps {
     WgslCaps {
         shader_f16: f16,
         subgroup_size: None,
         max_workgroup_storage: 32768,
         max_invocations: 1024,
+        f16_native: NativeF16 {
+            decode: f16,
+            encode: f16,
+        },
     }
 }
 

@@ -60,7 +60,11 @@ pub struct GemmArgs {
 
 /// Applies `--simt TN,TK,RN,KS` to a SIMT plan.
 fn apply_simt(plan: &mut A16WxPlan, text: &str) -> Result<(), CliError> {
-    let bad = || CliError(format!("--simt `{text}`: expected four positive integers TN,TK,RN,KS"));
+    let bad = || {
+        CliError(format!(
+            "--simt `{text}`: expected four positive integers TN,TK,RN,KS"
+        ))
+    };
     let v: Vec<usize> = text
         .split(',')
         .map(|t| t.trim().parse::<usize>().map_err(|_| bad()))

@@ -22,6 +22,7 @@
 //!   wait.
 
 mod launch;
+mod probe;
 
 use std::collections::HashMap;
 use std::sync::{mpsc, Arc, Mutex};
@@ -203,8 +204,9 @@ impl WgpuDevice {
             subgroup_size,
             max_workgroup_storage: limits.max_compute_workgroup_storage_size,
             max_invocations: limits.max_compute_invocations_per_workgroup,
+            f16_native: Default::default(),
         };
-        Ok(WgpuDevice {
+        let mut dev = WgpuDevice {
             device,
             queue,
             adapter: adapter_info,
@@ -213,7 +215,11 @@ impl WgpuDevice {
             buffers: BufferTable::new(),
             pipelines: HashMap::new(),
             uncaptured,
-        })
+        };
+        // Native f16 conversions are used only where the adapter computes them exactly.
+        dev.info.f16_native = probe::probe_f16(&mut dev);
+        dev.pipelines.clear();
+        Ok(dev)
     }
 
     /// wgpu's description of the adapter (backend, driver, vendor).
