@@ -28,6 +28,7 @@ use tilus_ir::verify::verify;
 use tilus_kernels::config::weight_types;
 use tilus_kernels::pack::{pack_program, unpack_program};
 use tilus_kernels::packed::PackedFormat;
+use tilus_kernels::simt::{a16wx_simt, pack_simt_host, SimtConfig};
 use tilus_kernels::{
     a16wx, dequantize, gemm, host, pack_weights, quantize, vector_add, A16WxConfig, GemmConfig,
     GroupSize, QuantMode,
@@ -368,4 +369,99 @@ fn split_k_is_rejected_for_wgsl() {
         msg.contains("semaphore") && msg.contains("forward progress"),
         "unexpected error: {msg}"
     );
+}
+
+/// Runs the SIMT a16wX kernel on both and returns the case.
+fn simt_case(
+    dev: &mut tilus_runtime::WgpuDevice,
+    rng: &mut Rng,
+    cfg: &SimtConfig,
+    (m, n, k): (usize, usize, usize),
+) -> Case {
+    let w = floats(rng, n * k, 0.1);
+    let a = floats(rng, m * k, 1.0);
+    let q = quantize(&w, n, k, cfg.wtype, cfg.group, cfg.mode, cfg.act).expect("quantizes");
+    let packed = pack_simt_host(cfg.wtype, &q.codes, n, k).expect("packs");
+    let mut args = vec![
+        Arg::Int(m as i64),
+        Arg::Int(n as i64),
+        Arg::Int(k as i64),
+        Arg::Buffer(HostBuffer::from_f32(cfg.act, &a)),
+        Arg::Buffer(HostBuffer {
+            dtype: int(32, false),
+            len: packed.len() / 4,
+            bytes: packed,
+        }),
+        Arg::Buffer(HostBuffer::from_f32(cfg.act, &q.scales)),
+    ];
+    if let Some(z) = &q.zeros {
+        args.push(Arg::Buffer(HostBuffer::from_f32(cfg.act, z)));
+    }
+    args.push(Arg::Buffer(HostBuffer::zeros(cfg.act, m * n)));
+    let label = format!(
+        "a16wx_simt<{}, {}> {:?} {:?} {m}x{n}x{k} tile {}x{}x{}",
+        cfg.act,
+        cfg.wtype,
+        cfg.group,
+        cfg.mode,
+        cfg.block_m,
+        cfg.block_n(),
+        cfg.block_k()
+    );
+    run_case(dev, &label, a16wx_simt(cfg).expect("builds"), &args)
+}
+
+/// The SIMT kernel states its summation order in the tile program (per-thread partial sums,
+/// products that are exact in f32, one product by the scale, a final reduction), so the
+/// device agrees with the interpreter bit for bit, for every weight type.
+#[test]
+fn simt_a16wx_every_weight_type_is_bit_exact() {
+    let Some(mut dev) = device() else { return };
+    let mut rng = Rng(107);
+    let mut types = weight_types();
+    types.push(DType::F16);
+    for (i, &w) in types.iter().enumerate() {
+        let act = if i % 2 == 0 { DType::F16 } else { DType::BF16 };
+        let group = if w == DType::F16 {
+            GroupSize::PerChannel
+        } else {
+            GroupSize::Size(64)
+        };
+        let cfg = SimtConfig {
+            threads_n: 16,
+            threads_k: 2,
+            cols_per_thread: 2,
+            ..SimtConfig::default_for(act, w, group, QuantMode::Symmetric, 3)
+        };
+        simt_case(&mut dev, &mut rng, &cfg, (3, 72, 200)).assert_exact();
+        if w.is_int() {
+            let asym = SimtConfig {
+                mode: QuantMode::Asymmetric,
+                ..cfg
+            };
+            simt_case(&mut dev, &mut rng, &asym, (2, 40, 128)).assert_exact();
+        }
+    }
+}
+
+/// Default tiles at decode shapes (M = 1 and 16) and a K split across threads.
+#[test]
+fn simt_a16wx_default_tiles_are_bit_exact() {
+    let Some(mut dev) = device() else { return };
+    let mut rng = Rng(108);
+    let u4 = int(4, false);
+    for (m, tk) in [(1, 1), (16, 1), (5, 4)] {
+        let cfg = SimtConfig {
+            threads_k: tk,
+            threads_n: 64 / tk,
+            ..SimtConfig::default_for(
+                DType::F16,
+                u4,
+                GroupSize::Size(128),
+                QuantMode::Symmetric,
+                m,
+            )
+        };
+        simt_case(&mut dev, &mut rng, &cfg, (m, 130, 256)).assert_exact();
+    }
 }

@@ -539,7 +539,16 @@ fn gemm_and_bench_on_wgpu() {
         "--repeats",
         "2",
     ]) {
-        let benches: Vec<&str> = out.lines().filter(|l| l.starts_with("bench: ")).collect();
+        // The hand-written baselines first, then ours.
+        let hand: Vec<&str> = out
+            .lines()
+            .filter(|l| l.starts_with("bench: ") && l.contains("kernel=handwritten_"))
+            .collect();
+        assert_eq!(hand.len(), 2, "{out}");
+        let benches: Vec<&str> = out
+            .lines()
+            .filter(|l| l.starts_with("bench: ") && l.contains("wtype="))
+            .collect();
         assert_eq!(benches.len(), 2, "{out}");
         assert!(
             benches[0].contains("wtype=f16") && benches[1].contains("wtype=u4"),
@@ -553,6 +562,8 @@ fn gemm_and_bench_on_wgpu() {
             "time_us=",
             "gbps=",
             "speedup_vs_f16=",
+            "vs_handwritten=",
+            "handwritten=handwritten_a16w4",
         ] {
             assert!(benches[1].contains(key), "{key} missing: {}", benches[1]);
         }
