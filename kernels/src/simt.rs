@@ -70,8 +70,9 @@ pub struct SimtConfig {
 
 impl SimtConfig {
     /// The default for `m` rows: `block_m` the next power of two of `m` (at most 16),
-    /// 64 threads along `n` with 2 columns each, no split of `k` across threads, and 32
-    /// codes per thread and tile (`bits` words, 16 for `f16` weights).
+    /// 32 threads along `n` with 8 columns each, no split of `k` across threads, and 32
+    /// codes per thread and tile (`bits` words, 16 for `f16` weights). Measured on
+    /// lavapipe (docs/perf.md): more columns per thread amortize the activation loads.
     pub fn default_for(
         act: DType,
         wtype: DType,
@@ -85,9 +86,9 @@ impl SimtConfig {
             group,
             mode,
             block_m: m.clamp(1, 16).next_power_of_two(),
-            threads_n: 64,
+            threads_n: 32,
             threads_k: 1,
-            cols_per_thread: 2,
+            cols_per_thread: 8,
             ks: 32,
         }
     }

@@ -53,7 +53,8 @@ pub struct GemmArgs {
     #[arg(long, default_value = "auto")]
     pub kernel: String,
     /// SIMT tile: threads along n, threads along k, columns per thread, codes per thread
-    /// and k-tile (e.g. `64,1,2,32`; the default).
+    /// and k-tile, and optionally rows per block (e.g. `32,1,8,32`, the default; BM defaults
+    /// to the next power of two of m, at most 16).
     #[arg(long)]
     pub simt: Option<String>,
 }
@@ -62,21 +63,29 @@ pub struct GemmArgs {
 fn apply_simt(plan: &mut A16WxPlan, text: &str) -> Result<(), CliError> {
     let bad = || {
         CliError(format!(
-            "--simt `{text}`: expected four positive integers TN,TK,RN,KS"
+            "--simt `{text}`: expected positive integers TN,TK,RN,KS[,BM]"
         ))
     };
     let v: Vec<usize> = text
         .split(',')
         .map(|t| t.trim().parse::<usize>().map_err(|_| bad()))
         .collect::<Result<_, _>>()?;
-    let (A16WxPlan::Simt(c), [tn, tk, rn, ks]) = (plan, v.as_slice()) else {
+    let A16WxPlan::Simt(c) = plan else {
         return Err(bad());
     };
-    c.threads_n = *tn;
-    c.threads_k = *tk;
-    c.cols_per_thread = *rn;
-    c.ks = *ks;
-    Ok(())
+    match v.as_slice() {
+        [tn, tk, rn, ks, rest @ ..] if rest.len() <= 1 => {
+            c.threads_n = *tn;
+            c.threads_k = *tk;
+            c.cols_per_thread = *rn;
+            c.ks = *ks;
+            if let [bm] = rest {
+                c.block_m = *bm;
+            }
+            Ok(())
+        }
+        _ => Err(bad()),
+    }
 }
 
 /// Parses `--kernel`.
