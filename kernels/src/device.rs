@@ -9,7 +9,7 @@ use tilus_ir::dtype::DType;
 use tilus_ir::interp::HostBuffer;
 use tilus_ir::program::Program;
 use tilus_ir::verify::verify;
-use tilus_lower::pipeline::{compile_wgsl, CompileOptions};
+use tilus_lower::pipeline::{compile, CompileOptions};
 use tilus_runtime::{BufferId, Device, Kernel, LaunchArg, Timing};
 
 use crate::error::{KernelError, Result};
@@ -64,22 +64,21 @@ impl PreparedGemm {
             functions: vec![func],
         })?;
         let start = std::time::Instant::now();
-        let kernel = match device.info().backend {
-            "wgpu" => {
-                let caps = device.info().wgsl_caps();
-                // wgpu validates the module when it loads it: skip the second naga pass.
+        let kernel = match device.info().target() {
+            Some(target) => {
+                // The device validates the code when it loads it: skip the second pass.
                 let opts = CompileOptions {
                     validate: false,
                     ..CompileOptions::default()
                 };
-                let compiled = compile_wgsl(&verified, &name, &caps, &opts)
+                let compiled = compile(&verified, &name, &target, &opts)
                     .map_err(|e| KernelError::Compile(e.to_string()))?;
-                let wgsl = compiled
-                    .wgsl
-                    .ok_or_else(|| KernelError::Compile("the pipeline produced no WGSL".into()))?;
-                Kernel::Wgsl(wgsl)
+                let artifact = compiled
+                    .artifact
+                    .ok_or_else(|| KernelError::Compile("the pipeline produced no code".into()))?;
+                Kernel::Compiled(artifact)
             }
-            _ => Kernel::Tile {
+            None => Kernel::Tile {
                 program: Arc::new(verified),
                 name,
             },
@@ -104,7 +103,7 @@ impl PreparedGemm {
             )));
         }
         let start = std::time::Instant::now();
-        let kernel = Kernel::Wgsl(handwritten_gemv(plan, q.n, q.k)?);
+        let kernel = Kernel::Compiled(handwritten_gemv(plan, q.n, q.k)?);
         let compile_time = start.elapsed();
         let plan = A16WxPlan::Simt(*plan);
         Self::upload(device, &plan, kernel, compile_time, q, activations, m)

@@ -13,7 +13,7 @@
 //! of 8 (or per channel). Anything else is an error, not a silent fallback.
 
 use tilus_ir::dtype::DType;
-use tilus_lower::artifact::{GridExpr, WgslKernel, WgslParam};
+use tilus_lower::artifact::{Artifact, GridExpr, LaunchContract, ParamBinding};
 
 use crate::config::{GroupSize, QuantMode};
 use crate::error::{KernelError, Result};
@@ -39,7 +39,7 @@ fn unsupported(reason: String) -> KernelError {
 }
 
 /// The hand-written GEMV for the buffers of `plan` and a problem of `k` columns of `A`.
-pub fn handwritten_gemv(plan: &SimtConfig, n: usize, k: usize) -> Result<WgslKernel> {
+pub fn handwritten_gemv(plan: &SimtConfig, n: usize, k: usize) -> Result<Artifact> {
     if plan.act != DType::F16 || plan.mode != QuantMode::Symmetric {
         return Err(unsupported(format!(
             "needs f16 activations and symmetric weights, got {} activations, {:?}",
@@ -105,13 +105,13 @@ fn {name}(@builtin(global_invocation_id) gid: vec3<u32>) {{
 }}
 "
     );
-    let buffer = |param: usize, dtype: DType, binding: u32, read_only: bool| WgslParam::Buffer {
+    let buffer = |param: usize, dtype: DType, binding: u32, read_only: bool| ParamBinding::Buffer {
         param,
         dtype,
         binding,
         read_only,
     };
-    let scalar = |param: usize, word: u32| WgslParam::Scalar {
+    let scalar = |param: usize, word: u32| ParamBinding::Scalar {
         param,
         dtype: DType::Int {
             bits: 32,
@@ -119,32 +119,34 @@ fn {name}(@builtin(global_invocation_id) gid: vec3<u32>) {{
         },
         word,
     };
-    Ok(WgslKernel {
-        name: name.to_string(),
+    Ok(Artifact::wgsl_by_hand(
+        name,
         source,
-        entry_point: name.to_string(),
-        workgroup_size: [64, 1, 1],
-        params: vec![
-            scalar(0, 0),
-            scalar(1, 1),
-            scalar(2, 2),
-            buffer(3, DType::F16, 0, true),
-            buffer(4, U32, 1, true),
-            buffer(5, DType::F16, 2, true),
-            buffer(6, DType::F16, 3, false),
-        ],
-        scalars_binding: 4,
-        scalar_words: 3,
-        workspaces: Vec::new(),
-        grid: vec![
-            GridExpr::CeilDiv(
-                Box::new(GridExpr::Param(1)),
-                Box::new(GridExpr::Const(COLS)),
-            ),
-            GridExpr::Param(0),
-        ],
-        uses_f16: false,
-    })
+        LaunchContract {
+            threads: [64, 1, 1],
+            params: vec![
+                scalar(0, 0),
+                scalar(1, 1),
+                scalar(2, 2),
+                buffer(3, DType::F16, 0, true),
+                buffer(4, U32, 1, true),
+                buffer(5, DType::F16, 2, true),
+                buffer(6, DType::F16, 3, false),
+            ],
+            scalars_binding: 4,
+            scalar_words: 3,
+            workspaces: Vec::new(),
+            grid: vec![
+                GridExpr::CeilDiv(
+                    Box::new(GridExpr::Param(1)),
+                    Box::new(GridExpr::Const(COLS)),
+                ),
+                GridExpr::Param(0),
+            ],
+            shared_bytes: 0,
+            assumptions: Vec::new(),
+        },
+    ))
 }
 
 const HEADER: &str = "// A hand-written baseline GEMV (tilus-kernels::handwritten).

@@ -325,9 +325,9 @@ pub fn a16wx_simt(cfg: &SimtConfig) -> Result<Function> {
             let af = arow.cast(DType::F32).named(&format!("af{r}"));
             kb.annotate_layout(&af, &l.act_row);
             let a3 = kb.view(&af, DType::F32, &l.act3).named(&format!("a3_{r}"));
-            let prod = (&qf * &a3).named(&format!("prod{r}"));
+            let prod = (qf * a3).named(&format!("prod{r}"));
             let t = prod.sum(2, false).named(&format!("t{r}"));
-            let ts = (&t * &sf).named(&format!("ts{r}"));
+            let ts = (t * sf).named(&format!("ts{r}"));
             kb.binary_into(
                 part,
                 TileBinaryOp::Add,

@@ -14,7 +14,7 @@ use tilus_lower::target::{Target, WgslCaps};
 fn infers(f: Function) {
     let name = f.name.clone();
     let prog = verify(Program { functions: vec![f] }).unwrap_or_else(|e| panic!("{name}: {e}"));
-    if let Err(e) = infer(&prog, 0, &Target::Wgsl(WgslCaps::default())) {
+    if let Err(e) = infer(&prog, 0, &Target::Wgsl(WgslCaps::default()).caps()) {
         panic!("{name}: layout inference failed: {e}");
     }
 }

@@ -31,7 +31,7 @@ fn run_both(f: Function, args: &[Arg], mma: bool) -> Vec<HostBuffer> {
     let name = f.name.clone();
     let prog: VerifiedProgram =
         verify(Program { functions: vec![f] }).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let layouts = infer(&prog, 0, &Target::Wgsl(Default::default()))
+    let layouts = infer(&prog, 0, &Target::Wgsl(Default::default()).caps())
         .unwrap_or_else(|e| panic!("{name}: layout inference: {e}"));
     let opts = LowerOptions {
         max_shared_bytes: 96 * 1024,

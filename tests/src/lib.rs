@@ -13,12 +13,20 @@
 //!   interpreter (arguments as for `tilus run`: `n=5`, `a=[1, 2]`, `c=zeros[4]`, `x=range[8]`);
 //!   the expected output block lists every buffer after each run, or the error it stopped
 //!   with (this is how missing waits and syncs are shown).
+//! - `; test compile`: compile every kernel with `tilus-lower` (Cranelift's `test compile`
+//!   style). `; target: wgsl` (add `f16` for an adapter whose native f16 conversions were
+//!   proven) picks the target and `; emit: layouts|thread-ir|legalized|code` the stage
+//!   checked (default `code`). Then, in order: each `; check: TEXT` must occur after the
+//!   previous match, each `; not: TEXT` must occur nowhere, `; max-bytes: N` bounds the
+//!   size. A file without checks compares the whole stage with the `; output:` block
+//!   instead.
 //!
 //! The expected output is the block of `; ` lines after a line `; output:` at the end of the
 //! file. `TILUS_BLESS=1` rewrites that block from what the test produced; otherwise a mismatch
 //! fails with a line diff.
 #![deny(missing_docs)]
 
+mod compile;
 mod subtest;
 
 use std::fmt::Write as _;
@@ -45,6 +53,9 @@ pub struct TestFile {
     pub expected_output: Option<String>,
     /// Byte offset where the `; output:` block starts (for blessing).
     pub output_start: Option<usize>,
+    /// Other directives in file order: (line number, name, value), e.g. `check`, `not`,
+    /// `target`, `emit`, `max-bytes`.
+    pub directives: Vec<(u32, String, String)>,
 }
 
 /// Why a file test failed.
@@ -69,6 +80,7 @@ pub fn split(path: &Path, text: &str) -> Result<TestFile, Failure> {
     let mut source = String::new();
     let mut expected = None::<String>;
     let mut output_start = None;
+    let mut directives = Vec::new();
     let mut offset = 0usize;
     for (i, line) in text.split_inclusive('\n').enumerate() {
         let lineno = i as u32 + 1;
@@ -90,6 +102,11 @@ pub fn split(path: &Path, text: &str) -> Result<TestFile, Failure> {
             } else if d == "output:" {
                 expected = Some(String::new());
                 output_start = Some(offset);
+            } else if let Some((name, value)) = d.split_once(':') {
+                let name = name.trim();
+                if !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c == '-') {
+                    directives.push((lineno, name.to_string(), value.trim().to_string()));
+                }
             }
             source.push('\n');
         } else if let Some(pos) = line.find("; error:") {
@@ -111,6 +128,7 @@ pub fn split(path: &Path, text: &str) -> Result<TestFile, Failure> {
         source,
         expected_output: expected,
         output_start,
+        directives,
     })
 }
 

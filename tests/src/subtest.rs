@@ -21,14 +21,15 @@ pub fn run_file(path: &Path) -> Result<(), Failure> {
         "parse" => parse(&file),
         "verify" => verify_test(&file),
         "run" => run(&file),
+        "compile" => crate::compile::compile(&file),
         other => Err(fail(
             &file,
-            format!("unknown test kind `{other}` (parse, verify, run)"),
+            format!("unknown test kind `{other}` (parse, verify, run, compile)"),
         )),
     }
 }
 
-fn fail(file: &TestFile, message: String) -> Failure {
+pub(crate) fn fail(file: &TestFile, message: String) -> Failure {
     Failure {
         path: file.path.display().to_string(),
         message,

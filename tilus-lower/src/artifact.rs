@@ -1,27 +1,33 @@
-//! What compilation produces for the runtime: kernel source plus everything needed to launch
-//! it (bindings, scalar parameter block, workgroup size, grid).
+//! What compilation hands to the runtime, for any target: the code ([`Code`]) and the
+//! launch contract ([`LaunchContract`]) that says how to bind arguments and size the grid.
+//!
+//! The contract is target-neutral: parameters are numbered *slots* (a WGSL
+//! `@binding`, a PTX kernel parameter) and a scalar block; a device reads everything it
+//! needs from here and never parses the code.
 
 use tilus_ir::dtype::DType;
 
-/// How a kernel parameter is passed to a WGSL kernel.
+pub use crate::grid::GridExpr;
+
+/// How one tile-function parameter is passed.
 #[derive(Clone, Debug, PartialEq)]
-pub enum WgslParam {
-    /// A pointer parameter: a storage buffer of `u32` words at `@group(0) @binding(binding)`;
-    /// element i of `dtype` is bits [i·bits, (i+1)·bits) of the little-endian word stream.
+pub enum ParamBinding {
+    /// A pointer parameter: a buffer of 32-bit words in slot `binding`; element i of
+    /// `dtype` is bits [i·bits, (i+1)·bits) of the little-endian word stream.
     Buffer {
         /// Index of the parameter in the tile function.
         param: usize,
         /// Element type.
         dtype: DType,
-        /// Binding number.
+        /// Slot number (WGSL: `@group(0) @binding(binding)`).
         binding: u32,
         /// Whether the kernel only reads it.
         read_only: bool,
     },
-    /// A scalar parameter: one 32-bit word at `word` in the scalar block (a storage buffer
-    /// of `u32` at binding [`WgslKernel::scalars_binding`]): integers sign- or zero-extended,
-    /// `f32` as its bits, `f16` as the `f32` bits of the f16-rounded value, other floats
-    /// (bf16, fp8, minifloats) as their code, bool as 0/1.
+    /// A scalar parameter: one 32-bit word at `word` in the scalar block (slot
+    /// [`LaunchContract::scalars_binding`]): integers sign- or zero-extended, `f32` as its
+    /// bits, `f16` as the `f32` bits of the f16-rounded value, other floats (bf16, fp8,
+    /// minifloats) as their code, bool as 0/1.
     Scalar {
         /// Index of the parameter in the tile function.
         param: usize,
@@ -34,8 +40,8 @@ pub enum WgslParam {
 
 /// A global workspace (`alloc_global`) the runtime allocates per launch.
 #[derive(Clone, Debug, PartialEq)]
-pub struct WgslWorkspace {
-    /// Binding number.
+pub struct Workspace {
+    /// Slot number.
     pub binding: u32,
     /// Element type.
     pub dtype: DType,
@@ -45,79 +51,131 @@ pub struct WgslWorkspace {
     pub requires_clean: bool,
 }
 
-/// A host-evaluable integer expression over scalar parameters (grid sizes, workspace sizes).
-#[derive(Clone, Debug, PartialEq)]
-pub enum GridExpr {
-    /// A constant.
-    Const(i64),
-    /// The value of scalar parameter `i` (tile-function parameter index).
-    Param(usize),
-    /// `a + b`
-    Add(Box<GridExpr>, Box<GridExpr>),
-    /// `a - b`
-    Sub(Box<GridExpr>, Box<GridExpr>),
-    /// `a * b`
-    Mul(Box<GridExpr>, Box<GridExpr>),
-    /// `a / b` (truncating)
-    Div(Box<GridExpr>, Box<GridExpr>),
-    /// `a % b`
-    Rem(Box<GridExpr>, Box<GridExpr>),
-    /// `cdiv(a, b)`
-    CeilDiv(Box<GridExpr>, Box<GridExpr>),
-    /// `min(a, b)`
-    Min(Box<GridExpr>, Box<GridExpr>),
-    /// `max(a, b)`
-    Max(Box<GridExpr>, Box<GridExpr>),
+/// A fact the kernel was compiled under: scalar parameter `param` is a multiple of
+/// `divisor`. The runtime checks it before every launch and refuses a launch that breaks it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Assumption {
+    /// Index of the scalar parameter.
+    pub param: usize,
+    /// The divisor (> 0).
+    pub divisor: i64,
 }
 
-impl GridExpr {
-    /// Evaluates with the given scalar parameter values (indexed by parameter index;
-    /// non-scalar parameters may hold anything). Division by zero and missing parameters give
-    /// `None`.
-    pub fn eval(&self, params: &[i64]) -> Option<i64> {
-        let bin = |a: &GridExpr, b: &GridExpr| Some((a.eval(params)?, b.eval(params)?));
-        Some(match self {
-            GridExpr::Const(c) => *c,
-            GridExpr::Param(i) => *params.get(*i)?,
-            GridExpr::Add(a, b) => bin(a, b).and_then(|(a, b)| a.checked_add(b))?,
-            GridExpr::Sub(a, b) => bin(a, b).and_then(|(a, b)| a.checked_sub(b))?,
-            GridExpr::Mul(a, b) => bin(a, b).and_then(|(a, b)| a.checked_mul(b))?,
-            GridExpr::Div(a, b) => bin(a, b).and_then(|(a, b)| a.checked_div(b))?,
-            GridExpr::Rem(a, b) => bin(a, b).and_then(|(a, b)| a.checked_rem(b))?,
-            GridExpr::CeilDiv(a, b) => {
-                let (a, b) = bin(a, b)?;
-                if b == 0 {
-                    return None;
-                }
-                (a + b - 1).checked_div(b)?
-            }
-            GridExpr::Min(a, b) => bin(a, b).map(|(a, b)| a.min(b))?,
-            GridExpr::Max(a, b) => bin(a, b).map(|(a, b)| a.max(b))?,
-        })
-    }
-}
-
-/// A compiled WGSL kernel with its launch contract.
+/// How to launch a compiled kernel.
 #[derive(Clone, Debug, PartialEq)]
-pub struct WgslKernel {
-    /// Kernel name (also the entry point).
-    pub name: String,
-    /// The WGSL module source (validated by naga before it is returned).
-    pub source: String,
-    /// The entry point.
-    pub entry_point: String,
-    /// `@workgroup_size` (threads per block).
-    pub workgroup_size: [u32; 3],
+pub struct LaunchContract {
+    /// Threads per block (x, y, z).
+    pub threads: [u32; 3],
     /// How each tile-function parameter is passed, in parameter order.
-    pub params: Vec<WgslParam>,
-    /// Binding of the scalar block (always present; may be one dummy word).
+    pub params: Vec<ParamBinding>,
+    /// Slot of the scalar block (always present; may be one dummy word).
     pub scalars_binding: u32,
     /// Words in the scalar block.
     pub scalar_words: u32,
     /// Global workspaces to allocate per launch.
-    pub workspaces: Vec<WgslWorkspace>,
+    pub workspaces: Vec<Workspace>,
     /// Grid extents (x, y, z; missing ones are 1).
     pub grid: Vec<GridExpr>,
+    /// Bytes of shared memory per block.
+    pub shared_bytes: u32,
+    /// Facts about the arguments the code relies on.
+    pub assumptions: Vec<Assumption>,
+}
+
+impl LaunchContract {
+    /// Every slot the kernel declares, with whether it is read-only: the buffers, the
+    /// workspaces and the scalar block, in slot order.
+    pub fn slots(&self) -> Vec<(u32, bool)> {
+        let mut v: Vec<(u32, bool)> = self
+            .params
+            .iter()
+            .filter_map(|p| match p {
+                ParamBinding::Buffer {
+                    binding, read_only, ..
+                } => Some((*binding, *read_only)),
+                ParamBinding::Scalar { .. } => None,
+            })
+            .chain(self.workspaces.iter().map(|w| (w.binding, false)))
+            .chain(std::iter::once((self.scalars_binding, true)))
+            .collect();
+        v.sort_unstable();
+        v.dedup_by_key(|s| s.0);
+        v
+    }
+
+    /// The first assumption the arguments break (`params[i]` is the integer value of
+    /// parameter `i`, `None` for other kinds, which break any assumption about them).
+    pub fn broken_assumption(&self, params: &[Option<i64>]) -> Option<Assumption> {
+        self.assumptions.iter().copied().find(|a| {
+            !matches!(params.get(a.param), Some(Some(v)) if a.divisor > 0 && v % a.divisor == 0)
+        })
+    }
+}
+
+/// A WGSL module.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WgslModule {
+    /// The module source (validated by naga unless the caller skipped it).
+    pub source: String,
+    /// The compute entry point.
+    pub entry_point: String,
     /// Whether the module uses `enable f16;`.
     pub uses_f16: bool,
+}
+
+/// The code of a compiled kernel, per target.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Code {
+    /// WGSL for WebGPU.
+    Wgsl(WgslModule),
+}
+
+impl Code {
+    /// The target's short name (`wgsl`).
+    pub fn target(&self) -> &'static str {
+        match self {
+            Code::Wgsl(_) => "wgsl",
+        }
+    }
+
+    /// The code as text.
+    pub fn text(&self) -> &str {
+        match self {
+            Code::Wgsl(m) => &m.source,
+        }
+    }
+}
+
+/// A compiled kernel: code plus launch contract.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Artifact {
+    /// Kernel name.
+    pub name: String,
+    /// The code.
+    pub code: Code,
+    /// How to launch it.
+    pub launch: LaunchContract,
+}
+
+impl Artifact {
+    /// A WGSL kernel written by hand (baselines, device probes): `source` with entry point
+    /// `name`, launched by `launch`. It is validated when a device loads it.
+    pub fn wgsl_by_hand(name: &str, source: String, launch: LaunchContract) -> Artifact {
+        Artifact {
+            name: name.to_string(),
+            code: Code::Wgsl(WgslModule {
+                source,
+                entry_point: name.to_string(),
+                uses_f16: false,
+            }),
+            launch,
+        }
+    }
+
+    /// The WGSL module, when this is WGSL.
+    pub fn wgsl(&self) -> Option<&WgslModule> {
+        match &self.code {
+            Code::Wgsl(m) => Some(m),
+        }
+    }
 }

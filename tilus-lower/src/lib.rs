@@ -4,22 +4,24 @@
 //!
 //! ```text
 //! VerifiedProgram ─► layout_infer ─► tile_to_thread (thread IR) ─► simplify (egg)
-//!                 ─► legalize (per target) ─► emit (WGSL text, naga-validated)
+//!                 ─► backend/<target>: legalize ─► emit ─► validate
 //! ```
 //!
-//! [`layout_infer`] gives every tile a layout; [`tile_to_thread`] turns each tile
-//! instruction into what one thread does, in the [`thread_ir`] (which has its own printer,
-//! verifier and CPU interpreter, so lowering is tested without a GPU); [`error`] is the
-//! lowering error. [`legalize`] rewrites a thread kernel into what WGSL can run and
-//! [`emit`] prints it (naga-validated). [`target`] describes what a target can do;
-//! [`artifact`] is what the emitters hand to the runtime.
+//! [`pipeline::compile`] runs them in order for a [`target::Target`]. [`layout_infer`] gives
+//! every tile a layout (SIMT layouts on targets without tensor cores); [`tile_to_thread`]
+//! turns each tile instruction into what one thread does, in the [`thread_ir`] (which has
+//! its own printer, verifier and CPU interpreter, so lowering is tested without a GPU);
+//! [`error`] is the lowering error. [`backend`] holds the target-specific stages, one
+//! folder per target (`backend/wgsl/`: legalize, emit, validate). [`target`] describes what
+//! a target can do; [`artifact`] is what the backends hand to the runtime: code plus a
+//! target-neutral launch contract ([`grid`] expressions are shared with the thread IR).
 #![deny(missing_docs)]
 
 pub mod artifact;
-pub mod emit;
+pub mod backend;
 pub mod error;
+pub mod grid;
 pub mod layout_infer;
-pub mod legalize;
 pub mod pipeline;
 pub mod simplify;
 pub mod target;

@@ -5,10 +5,13 @@
 //!   ─► layout_infer      every register/shared tensor gets a layout
 //!   ─► tile_to_thread    what one thread does (thread IR)
 //!   ─► simplify          egg rewrites of index and bit arithmetic
-//!   ─► legalize          WGSL: u32 words, sub-byte packing, float codecs as bit operations
-//!   ─► emit              WGSL text
-//!   ─► validate          naga parses and validates the module
+//!   ─► legalize          per backend (WGSL: u32 words, sub-byte packing, exact codecs)
+//!   ─► emit              the backend's code with its launch contract (an [`Artifact`])
+//!   ─► validate          the backend's validator (naga for WGSL)
 //! ```
+//!
+//! [`compile`] is the one driver; the stages after `simplify` come from
+//! [`crate::backend`], chosen by the [`Target`].
 //!
 //! Each stage is timed ([`Compiled::timings`], printed by `tilus compile --timings`), and a
 //! compilation can stop after any stage ([`CompileOptions::stop_after`]) to show its result.
@@ -17,15 +20,15 @@ use std::time::{Duration, Instant};
 
 use tilus_ir::verify::VerifiedProgram;
 
-use crate::artifact::WgslKernel;
+use crate::artifact::Artifact;
+use crate::backend;
 use crate::error::LowerError;
 use crate::layout_infer::{self, LayoutAssignment};
 use crate::simplify::thread::{simplify_kernel, SimplifyReport};
 use crate::simplify::Limits;
-use crate::target::{Target, WgslCaps};
+use crate::target::Target;
 use crate::thread_ir::ThreadKernel;
 use crate::tile_to_thread::{lower_function_with, LowerOptions};
-use crate::{emit, legalize};
 
 /// The stages, in order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -38,9 +41,9 @@ pub enum Stage {
     Simplify,
     /// Target legalization.
     Legalize,
-    /// Emission of the WGSL text.
+    /// Emission of the target code.
     Emit,
-    /// naga validation of the emitted module.
+    /// Validation of the emitted code (naga for WGSL).
     Validate,
 }
 
@@ -51,9 +54,9 @@ impl Stage {
             Stage::Layouts => "layout inference",
             Stage::Lower => "tile -> thread",
             Stage::Simplify => "simplify (egg)",
-            Stage::Legalize => "legalize (wgsl)",
-            Stage::Emit => "emit (wgsl)",
-            Stage::Validate => "validate (naga)",
+            Stage::Legalize => "legalize",
+            Stage::Emit => "emit",
+            Stage::Validate => "validate",
         }
     }
 }
@@ -67,8 +70,8 @@ pub struct CompileOptions {
     pub limits: Limits,
     /// Stop after this stage (the later results are `None`).
     pub stop_after: Stage,
-    /// Validate the WGSL with naga (on by default; a device that validates when it loads
-    /// the module, like wgpu, may skip it).
+    /// Validate the emitted code (naga for WGSL; on by default; a device that validates
+    /// when it loads the module, like wgpu, may skip it).
     pub validate: bool,
 }
 
@@ -108,8 +111,8 @@ pub struct Compiled {
     pub simplify: Option<SimplifyReport>,
     /// The thread IR after legalization.
     pub legalized: Option<ThreadKernel>,
-    /// The WGSL kernel and its launch contract.
-    pub wgsl: Option<WgslKernel>,
+    /// The code and its launch contract.
+    pub artifact: Option<Artifact>,
     /// Time per stage, in order.
     pub timings: Vec<StageTime>,
 }
@@ -131,17 +134,16 @@ fn timed<T>(timings: &mut Vec<StageTime>, stage: Stage, f: impl FnOnce() -> T) -
     out
 }
 
-/// Compiles kernel `name` of a verified program to WGSL.
-pub fn compile_wgsl(
+/// Compiles kernel `name` of a verified program for `target`.
+pub fn compile(
     program: &VerifiedProgram,
     name: &str,
-    caps: &WgslCaps,
+    target: &Target,
     opts: &CompileOptions,
 ) -> Result<Compiled, LowerError> {
     let (index, _) = program
         .function(name)
         .ok_or_else(|| LowerError::unknown_kernel(name, program))?;
-    let target = Target::Wgsl(caps.clone());
     let mut timings = Vec::new();
     let mut out = Compiled {
         name: name.to_string(),
@@ -150,12 +152,12 @@ pub fn compile_wgsl(
         thread_ir: None,
         simplify: None,
         legalized: None,
-        wgsl: None,
+        artifact: None,
         timings: Vec::new(),
     };
 
     let layouts = timed(&mut timings, Stage::Layouts, || {
-        layout_infer::infer(program, index, &target)
+        layout_infer::infer(program, index, &target.caps())
     })?;
     if let Some(f) = program.program().functions.get(index) {
         out.layouts_text = layouts.display(f);
@@ -166,7 +168,7 @@ pub fn compile_wgsl(
         return Ok(out);
     }
 
-    let lower_opts = LowerOptions::for_target(&target);
+    let lower_opts = LowerOptions::for_target(target);
     let mut thread = timed(&mut timings, Stage::Lower, || {
         lower_function_with(program, index, &out.layouts, &lower_opts)
     })?;
@@ -184,7 +186,7 @@ pub fn compile_wgsl(
     }
 
     let legal = timed(&mut timings, Stage::Legalize, || {
-        legalize::legalize_wgsl(&thread, caps)
+        backend::legalize(&thread, target)
     })?;
     out.thread_ir = Some(thread);
     if opts.stop_after == Stage::Legalize {
@@ -192,16 +194,20 @@ pub fn compile_wgsl(
         out.timings = timings;
         return Ok(out);
     }
-    let wgsl = timed(&mut timings, Stage::Emit, || {
-        emit::emit_wgsl_unvalidated(&legal)
-    })?;
+    let mut artifact = timed(&mut timings, Stage::Emit, || backend::emit(&legal, target))?;
+    artifact.launch.assumptions = assumptions(program, index);
     if opts.validate && opts.stop_after >= Stage::Validate {
         timed(&mut timings, Stage::Validate, || {
-            emit::check_wgsl(&wgsl, caps)
+            backend::validate(&artifact, target)
         })?;
     }
     out.legalized = Some(legal);
-    out.wgsl = Some(wgsl);
+    out.artifact = Some(artifact);
     out.timings = timings;
     Ok(out)
+}
+
+/// The divisibility facts of the kernel (none yet: the tile IR has no `assume`).
+fn assumptions(_program: &VerifiedProgram, _index: usize) -> Vec<crate::artifact::Assumption> {
+    Vec::new()
 }

@@ -1,10 +1,40 @@
-//! What a compilation target can do. Legalization reads it; emitters never decide.
+//! What a compilation target can do.
+//!
+//! A [`Target`] is one backend with its device's capabilities ([`WgslCaps`] today; PTX's
+//! next). The shared stages (layout inference, tile → thread lowering) read only the
+//! backend-neutral [`TargetCaps`] view; the backend's own stages (legalization) read the
+//! full capabilities; emitters never decide.
+
+use crate::thread_ir::MmaShape;
 
 /// A code-generation target.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Target {
     /// WGSL for WebGPU (wgpu/naga).
     Wgsl(WgslCaps),
+}
+
+/// What a target can do, in terms every backend shares.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TargetCaps {
+    /// Matrix-multiply atoms the target executes (tensor cores); empty for SIMT targets,
+    /// on which layout inference picks SIMT `dot` layouts.
+    pub mma: Vec<MmaShape>,
+    /// The widest memory access, in bits.
+    pub vector_bits: u32,
+    /// The subgroup (warp) size when subgroup operations exist.
+    pub subgroup_size: Option<u32>,
+    /// Bytes of shared memory per block.
+    pub shared_bytes: u32,
+    /// Threads per block.
+    pub max_threads: u32,
+    /// Width of addresses and index arithmetic, in bits.
+    pub address_bits: u32,
+    /// Native `f16` conversions proven exact on the device.
+    pub f16_native: NativeF16,
+    /// Native `f16` arithmetic proven to round like the thread IR (round to nearest even
+    /// after every operation).
+    pub f16_arithmetic: bool,
 }
 
 /// Capabilities of a WGSL adapter that change code generation.
@@ -65,6 +95,25 @@ impl Target {
     pub fn name(&self) -> &'static str {
         match self {
             Target::Wgsl(_) => "wgsl",
+        }
+    }
+
+    /// The backend-neutral capabilities.
+    pub fn caps(&self) -> TargetCaps {
+        match self {
+            Target::Wgsl(c) => TargetCaps {
+                // WebGPU has no matrix instructions.
+                mma: Vec::new(),
+                // vec4<u32>.
+                vector_bits: 128,
+                subgroup_size: c.subgroup_size,
+                shared_bytes: c.max_workgroup_storage,
+                max_threads: c.max_invocations,
+                address_bits: 32,
+                f16_native: c.f16_native,
+                // WGSL leaves f16 rounding to the implementation; never assumed.
+                f16_arithmetic: false,
+            },
         }
     }
 }

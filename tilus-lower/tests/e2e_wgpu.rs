@@ -33,7 +33,8 @@ use tilus_kernels::{
     a16wx, dequantize, gemm, host, pack_weights, quantize, vector_add, A16WxConfig, GemmConfig,
     GroupSize, QuantMode,
 };
-use tilus_lower::pipeline::{compile_wgsl, CompileOptions};
+use tilus_lower::pipeline::{compile, CompileOptions};
+use tilus_lower::target::Target;
 use wgsl_support::Rng;
 
 const U8: DType = DType::Int {
@@ -362,8 +363,13 @@ fn split_k_is_rejected_for_wgsl() {
     let name = f.name.clone();
     let prog = verify(Program { functions: vec![f] }).expect("verifies");
     let caps = wgsl_support::caps();
-    let err = compile_wgsl(&prog, &name, &caps, &CompileOptions::default())
-        .expect_err("split-K must not compile for WGSL");
+    let err = compile(
+        &prog,
+        &name,
+        &Target::Wgsl(caps.clone()),
+        &CompileOptions::default(),
+    )
+    .expect_err("split-K must not compile for WGSL");
     let msg = err.to_string();
     assert!(
         msg.contains("semaphore") && msg.contains("forward progress"),

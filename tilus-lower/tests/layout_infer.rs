@@ -11,7 +11,8 @@ use tilus_ir::verify::{verify, VerifiedProgram};
 use tilus_lower::layout_infer::{
     default_layout, infer, validate, LayoutAssignment, LayoutInferError,
 };
-use tilus_lower::target::{Target, WgslCaps};
+use tilus_lower::target::{Target, TargetCaps, WgslCaps};
+use tilus_lower::thread_ir::MmaShape;
 
 const U8: DType = DType::Int {
     bits: 8,
@@ -22,8 +23,12 @@ const U4: DType = DType::Int {
     signed: false,
 };
 
-fn target() -> Target {
-    Target::Wgsl(WgslCaps::default())
+/// A target with m16n8k16 tensor cores (the MMA-layout rules these tests are about).
+fn target() -> TargetCaps {
+    TargetCaps {
+        mma: vec![MmaShape::M16N8K16],
+        ..Target::Wgsl(WgslCaps::default()).caps()
+    }
 }
 
 fn verified(f: Function) -> VerifiedProgram {

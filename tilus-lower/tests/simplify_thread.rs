@@ -46,7 +46,7 @@ const I32: DType = DType::Int {
 /// Lowers function 0 of `f` with inferred layouts.
 fn lower(f: Function, mma: bool) -> ThreadKernel {
     let p = verified(f);
-    let layouts = infer(&p, 0, &Target::Wgsl(Default::default()))
+    let layouts = infer(&p, 0, &Target::Wgsl(Default::default()).caps())
         .unwrap_or_else(|e| panic!("layout inference: {e}"));
     let opts = LowerOptions {
         max_shared_bytes: 96 * 1024,
@@ -487,7 +487,7 @@ fn simplified_kernels_legalize_and_validate_as_wgsl() {
     ];
     for (f, scalars) in cases {
         let p = verified(f);
-        let layouts = infer(&p, 0, &target).unwrap_or_else(|e| panic!("layouts: {e}"));
+        let layouts = infer(&p, 0, &target.caps()).unwrap_or_else(|e| panic!("layouts: {e}"));
         let k = lower_with(&p, &layouts, &LowerOptions::for_target(&target));
         let (s, _) = simplify(&k, &Limits::default());
         wgsl_support::check(&s, &random_args(&s, scalars, 65536, 7));

@@ -10,9 +10,9 @@ use tilus_ir::dtype::DType;
 use tilus_ir::program::{Function, Program};
 use tilus_ir::verify::verify;
 use tilus_kernels::vector_add;
-use tilus_lower::emit::{emit_wgsl, validate_wgsl};
+use tilus_lower::backend::wgsl::emit::{emit_wgsl, validate_wgsl};
+use tilus_lower::backend::wgsl::legalize::legalize_wgsl;
 use tilus_lower::layout_infer::infer;
-use tilus_lower::legalize::legalize_wgsl;
 use tilus_lower::target::Target;
 use tilus_lower::thread_ir::{Expr, KernelBuilder, Stmt};
 use tilus_lower::tile_to_thread::{lower_function_with, LowerOptions};
@@ -53,11 +53,15 @@ fn golden(name: &str, wgsl: &str) {
 fn compile(f: Function) -> String {
     let prog = verify(Program { functions: vec![f] }).expect("verifies");
     let target = Target::Wgsl(caps());
-    let layouts = infer(&prog, 0, &target).expect("layouts");
+    let layouts = infer(&prog, 0, &target.caps()).expect("layouts");
     let k = lower_function_with(&prog, 0, &layouts, &LowerOptions::for_target(&target))
         .expect("lowers");
     let legal = legalize_wgsl(&k, &caps()).expect("legalizes");
-    emit_wgsl(&legal, &caps()).expect("emits").source
+    emit_wgsl(&legal, &caps())
+        .expect("emits")
+        .code
+        .text()
+        .to_string()
 }
 
 #[test]
@@ -131,8 +135,6 @@ fn decode_e2m1_scaled() {
     });
     let k = b.finish();
     let legal = legalize_wgsl(&k, &caps()).expect("legalizes");
-    golden(
-        "dequant_e2m1",
-        &emit_wgsl(&legal, &caps()).expect("emits").source,
-    );
+    let emitted = emit_wgsl(&legal, &caps()).expect("emits");
+    golden("dequant_e2m1", emitted.code.text());
 }

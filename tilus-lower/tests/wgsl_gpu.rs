@@ -13,9 +13,9 @@ use tilus_ir::verify::verify;
 use tilus_kernels::{
     a16wx, gemm, quantize, vector_add, A16WxConfig, GemmConfig, GroupSize, QuantMode,
 };
-use tilus_lower::emit::emit_wgsl;
+use tilus_lower::backend::wgsl::emit::emit_wgsl;
+use tilus_lower::backend::wgsl::legalize::legalize_wgsl;
 use tilus_lower::layout_infer::infer;
-use tilus_lower::legalize::legalize_wgsl;
 use tilus_lower::target::Target;
 use tilus_lower::tile_to_thread::{lower_function_with, LowerOptions};
 use tilus_runtime::{Device, Kernel, LaunchArg, WgpuDevice};
@@ -28,7 +28,8 @@ fn run_both(dev: &mut WgpuDevice, f: Function, args: &[Arg]) -> Vec<(HostBuffer,
     let prog = verify(Program { functions: vec![f] }).unwrap_or_else(|e| panic!("{name}: {e}"));
     let caps = dev.info().wgsl_caps();
     let target = Target::Wgsl(caps.clone());
-    let layouts = infer(&prog, 0, &target).unwrap_or_else(|e| panic!("{name}: layouts: {e}"));
+    let layouts =
+        infer(&prog, 0, &target.caps()).unwrap_or_else(|e| panic!("{name}: layouts: {e}"));
     let thread = lower_function_with(&prog, 0, &layouts, &LowerOptions::for_target(&target))
         .unwrap_or_else(|e| panic!("{name}: lowering: {e}"));
     let legal = legalize_wgsl(&thread, &caps).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -48,8 +49,8 @@ fn run_both(dev: &mut WgpuDevice, f: Function, args: &[Arg]) -> Vec<(HostBuffer,
             }
         }
     }
-    dev.launch(&Kernel::Wgsl(wgsl.clone()), &launch)
-        .unwrap_or_else(|e| panic!("{name}: launch: {e}\n{}", wgsl.source));
+    dev.launch(&Kernel::Compiled(wgsl.clone()), &launch)
+        .unwrap_or_else(|e| panic!("{name}: launch: {e}\n{}", wgsl.code.text()));
     let mut tile_args = args.to_vec();
     tile_interp::run(
         &prog,

@@ -6,10 +6,10 @@ mod wgsl_support;
 
 use tilus_ir::dtype::DType;
 use tilus_ir::expr::Axis;
-use tilus_lower::artifact::{GridExpr, WgslParam};
-use tilus_lower::emit::emit_wgsl;
+use tilus_lower::artifact::{GridExpr, ParamBinding};
+use tilus_lower::backend::wgsl::emit::emit_wgsl;
+use tilus_lower::backend::wgsl::legalize::legalize_wgsl;
 use tilus_lower::error::LowerError;
-use tilus_lower::legalize::legalize_wgsl;
 use tilus_lower::thread_ir::interp::Arg;
 use tilus_lower::thread_ir::{
     BinaryOp, BufferId, BufferKind, Expr, ExprId, KernelBuilder, LocalId, LocalRef, MemRef,
@@ -351,11 +351,12 @@ fn scalar_parameters_of_every_carrier() {
     let c = check(&k, &args);
     let w = emit_wgsl(&c.legal, &caps()).expect("emit");
     let words: Vec<(usize, DType, u32)> = w
+        .launch
         .params
         .iter()
         .filter_map(|p| match p {
-            WgslParam::Scalar { param, dtype, word } => Some((*param, *dtype, *word)),
-            WgslParam::Buffer { .. } => None,
+            ParamBinding::Scalar { param, dtype, word } => Some((*param, *dtype, *word)),
+            ParamBinding::Buffer { .. } => None,
         })
         .collect();
     assert_eq!(
@@ -368,10 +369,10 @@ fn scalar_parameters_of_every_carrier() {
             (4, DType::F32, 4)
         ]
     );
-    assert_eq!(w.scalar_words, 5);
-    assert_eq!(w.scalars_binding, 1);
-    assert!(!w.uses_f16);
-    assert!(!w.source.contains("enable f16"));
+    assert_eq!(w.launch.scalar_words, 5);
+    assert_eq!(w.launch.scalars_binding, 1);
+    assert!(!w.wgsl().is_some_and(|m| m.uses_f16));
+    assert!(!w.code.text().contains("enable f16"));
 }
 
 #[test]
@@ -449,7 +450,11 @@ fn emission_is_deterministic_and_names_are_sanitized() {
     let k = b.finish();
     let args = [zero_buffer(int(32, true), 8)];
     let c = check(&k, &args);
-    let again = emit_wgsl(&c.legal, &caps()).expect("emit").source;
+    let again = emit_wgsl(&c.legal, &caps())
+        .expect("emit")
+        .code
+        .text()
+        .to_string();
     assert_eq!(c.wgsl, again);
     for bad in ["fn fn(", "var var:", " let:", "var select:"] {
         assert!(!c.wgsl.contains(bad), "{bad} in\n{}", c.wgsl);
@@ -549,6 +554,6 @@ fn the_emitter_rejects_kernels_that_are_not_legalized() {
     let err = emit_wgsl(&b.finish(), &caps()).expect_err("f16 storage");
     assert!(matches!(err, LowerError::InvalidProgram(_)), "{err}");
     assert!(err.to_string().contains("legalize_wgsl"), "{err}");
-    let bad = tilus_lower::emit::validate_wgsl("fn f( {");
+    let bad = tilus_lower::backend::wgsl::emit::validate_wgsl("fn f( {");
     assert!(bad.is_err());
 }

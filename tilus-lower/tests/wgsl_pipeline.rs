@@ -13,9 +13,9 @@ use tilus_kernels::packed::PackedFormat;
 use tilus_kernels::{
     a16wx, gemm, quantize, vector_add, A16WxConfig, GemmConfig, GroupSize, QuantMode,
 };
+use tilus_lower::backend::wgsl::legalize::legalize_wgsl;
 use tilus_lower::error::LowerError;
 use tilus_lower::layout_infer::infer;
-use tilus_lower::legalize::legalize_wgsl;
 use tilus_lower::target::Target;
 use tilus_lower::thread_ir::ThreadKernel;
 use tilus_lower::tile_to_thread::{lower_function_with, LowerOptions};
@@ -25,7 +25,8 @@ fn lower(f: Function) -> ThreadKernel {
     let name = f.name.clone();
     let prog = verify(Program { functions: vec![f] }).unwrap_or_else(|e| panic!("{name}: {e}"));
     let target = Target::Wgsl(caps());
-    let layouts = infer(&prog, 0, &target).unwrap_or_else(|e| panic!("{name}: layouts: {e}"));
+    let layouts =
+        infer(&prog, 0, &target.caps()).unwrap_or_else(|e| panic!("{name}: layouts: {e}"));
     lower_function_with(&prog, 0, &layouts, &LowerOptions::for_target(&target))
         .unwrap_or_else(|e| panic!("{name}: lowering: {e}"))
 }

@@ -13,8 +13,8 @@
 //!   kernel's parameter types say how to read them. wgpu pads buffers to 4 bytes (WGSL sees
 //!   `u32` words); downloads return exactly the size allocated.
 //! - **Each device runs the kernel kind it understands** ([`Kernel`]): the wgpu device a
-//!   compiled [`tilus_lower::artifact::WgslKernel`] (source plus launch contract: bindings,
-//!   scalar block, workspaces, grid), the interpreter device a verified tile-IR program and
+//!   compiled [`tilus_lower::artifact::Artifact`] (WGSL code plus the target-neutral launch
+//!   contract: slots, scalar block, workspaces, grid, assumptions), the interpreter device a verified tile-IR program and
 //!   a kernel name. The interpreter is the reference semantics; other devices must match it.
 //! - **Launch arguments** follow the tile function's parameters in order
 //!   ([`LaunchArg`]): buffers for pointers, `Int`/`Float` for scalars.

@@ -7,7 +7,7 @@ use tilus_ir::dtype::DType;
 use tilus_ir::expr::{Axis, ScalarType};
 use tilus_ir::program::Program;
 use tilus_ir::verify::{verify, VerifiedProgram};
-use tilus_lower::artifact::WgslKernel;
+use tilus_lower::artifact::{Artifact, Code, LaunchContract, WgslModule};
 use tilus_runtime::{Clock, Device, InterpDevice, Kernel, LaunchArg, RuntimeError};
 
 /// `c[i] = a[i] + b[i]` for `i < n`, 128 elements per block (the builder's doc example).
@@ -81,17 +81,23 @@ fn bad_launches() {
     assert!(matches!(r, Err(RuntimeError::BadLaunch { .. })), "{r:?}");
     let r = dev.launch(&Kernel::tile(program, "missing"), &[n, buf, buf, buf]);
     assert!(matches!(r, Err(RuntimeError::BadLaunch { .. })), "{r:?}");
-    let wgsl = Kernel::Wgsl(WgslKernel {
+    let wgsl = Kernel::Compiled(Artifact {
         name: "k".into(),
-        source: String::new(),
-        entry_point: "k".into(),
-        workgroup_size: [1, 1, 1],
-        params: vec![],
-        scalars_binding: 0,
-        scalar_words: 1,
-        workspaces: vec![],
-        grid: vec![],
-        uses_f16: false,
+        code: Code::Wgsl(WgslModule {
+            source: String::new(),
+            entry_point: "k".into(),
+            uses_f16: false,
+        }),
+        launch: LaunchContract {
+            threads: [1, 1, 1],
+            params: vec![],
+            scalars_binding: 0,
+            scalar_words: 1,
+            workspaces: vec![],
+            grid: vec![],
+            shared_bytes: 0,
+            assumptions: vec![],
+        },
     });
     let r = dev.launch(&wgsl, &[]);
     assert!(

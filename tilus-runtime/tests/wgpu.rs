@@ -1,10 +1,12 @@
-//! The wgpu device on hand-written WGSL kernels that follow the `WgslKernel` contract.
+//! The wgpu device on hand-written WGSL kernels that follow the `Artifact` launch contract.
 //!
 //! Every test prints the adapter that ran it. When no adapter exists the test prints why and
 //! is skipped, unless `TILUS_REQUIRE_WGPU` is set (CI sets it), in which case it fails.
 
 use tilus_ir::dtype::DType;
-use tilus_lower::artifact::{GridExpr, WgslKernel, WgslParam, WgslWorkspace};
+use tilus_lower::artifact::{
+    Artifact, Code, GridExpr, LaunchContract, ParamBinding, WgslModule, Workspace,
+};
 use tilus_runtime::{
     Clock, Device, InterpDevice, Kernel, LaunchArg, RuntimeError, WgpuDevice, WgpuOptions,
 };
@@ -42,8 +44,8 @@ fn device() -> Option<WgpuDevice> {
     }
 }
 
-fn buf(param: usize, dtype: DType, binding: u32, read_only: bool) -> WgslParam {
-    WgslParam::Buffer {
+fn buf(param: usize, dtype: DType, binding: u32, read_only: bool) -> ParamBinding {
+    ParamBinding::Buffer {
         param,
         dtype,
         binding,
@@ -63,7 +65,7 @@ fn from_words(bytes: &[u8]) -> Vec<u32> {
 }
 
 /// `c = a ⊕ b` over `n` u32 words, 64 threads per workgroup, `n` is parameter 3 (i32).
-fn binary_kernel(name: &str, header: &str, body: &str, extra: Vec<WgslParam>) -> WgslKernel {
+fn binary_kernel(name: &str, header: &str, body: &str, extra: Vec<ParamBinding>) -> Artifact {
     let source = format!(
         "{header}
 @group(0) @binding(0) var<storage, read> a: array<u32>;
@@ -85,38 +87,50 @@ fn {name}(@builtin(global_invocation_id) gid: vec3<u32>) {{
         buf(0, U32, 0, true),
         buf(1, U32, 1, true),
         buf(2, U32, 2, false),
-        WgslParam::Scalar {
+        ParamBinding::Scalar {
             param: 3,
             dtype: I32,
             word: 0,
         },
     ];
     params.extend(extra);
-    WgslKernel {
+    Artifact {
         name: name.to_string(),
-        source,
-        entry_point: name.to_string(),
-        workgroup_size: [64, 1, 1],
-        scalar_words: params.len() as u32 - 3,
-        params,
-        scalars_binding: 3,
-        workspaces: vec![],
-        grid: vec![GridExpr::CeilDiv(
-            Box::new(GridExpr::Param(3)),
-            Box::new(GridExpr::Const(64)),
-        )],
-        uses_f16: header.contains("enable f16"),
+        code: Code::Wgsl(WgslModule {
+            source,
+            entry_point: name.to_string(),
+            uses_f16: header.contains("enable f16"),
+        }),
+        launch: LaunchContract {
+            threads: [64, 1, 1],
+            scalar_words: params.len() as u32 - 3,
+            params,
+            scalars_binding: 3,
+            workspaces: vec![],
+            grid: vec![GridExpr::CeilDiv(
+                Box::new(GridExpr::Param(3)),
+                Box::new(GridExpr::Const(64)),
+            )],
+            shared_bytes: 0,
+            assumptions: vec![],
+        },
     }
 }
 
-fn add_u32() -> WgslKernel {
+/// Rewrites the WGSL source of a kernel.
+fn set_source(k: &mut Artifact, f: impl FnOnce(&str) -> String) {
+    let Code::Wgsl(m) = &mut k.code;
+    m.source = f(&m.source);
+}
+
+fn add_u32() -> Artifact {
     binary_kernel("add_u32", "", "c[i] = a[i] + b[i];", vec![])
 }
 
 /// Runs a binary kernel on `a`, `b` with `extra` scalar arguments and returns `c`.
 fn run_binary(
     dev: &mut WgpuDevice,
-    k: &WgslKernel,
+    k: &Artifact,
     a: &[u32],
     b: &[u32],
     extra: &[LaunchArg],
@@ -132,7 +146,7 @@ fn run_binary(
         LaunchArg::Int(n as i64),
     ];
     args.extend_from_slice(extra);
-    dev.launch(&Kernel::Wgsl(k.clone()), &args).unwrap();
+    dev.launch(&Kernel::Compiled(k.clone()), &args).unwrap();
     dev.synchronize().unwrap();
     let out = from_words(&dev.download(bc).unwrap());
     for id in [ba, bb, bc] {
@@ -165,7 +179,7 @@ fn f32_axpy_via_bitcast() {
         "",
         "let alpha = bitcast<f32>(scalars[1]);
         c[i] = bitcast<u32>(bitcast<f32>(a[i]) + alpha * bitcast<f32>(b[i]));",
-        vec![WgslParam::Scalar {
+        vec![ParamBinding::Scalar {
             param: 4,
             dtype: DType::F32,
             word: 1,
@@ -196,7 +210,7 @@ fn f16_add_when_available() {
         let e = dev.allocate(4).unwrap();
         let args = [LaunchArg::Buffer(e); 3];
         let r = dev.launch(
-            &Kernel::Wgsl(k),
+            &Kernel::Compiled(k),
             &[args[0], args[1], args[2], LaunchArg::Int(0)],
         );
         assert!(matches!(r, Err(RuntimeError::Unsupported { .. })), "{r:?}");
@@ -278,37 +292,43 @@ fn tickets(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
 }
 ";
-    let k = WgslKernel {
+    let k = Artifact {
         name: "tickets".into(),
-        source: source.into(),
-        entry_point: "tickets".into(),
-        workgroup_size: [32, 1, 1],
-        params: vec![
-            buf(0, U32, 0, false),
-            WgslParam::Scalar {
-                param: 1,
+        code: Code::Wgsl(WgslModule {
+            source: source.into(),
+            entry_point: "tickets".into(),
+            uses_f16: false,
+        }),
+        launch: LaunchContract {
+            threads: [32, 1, 1],
+            params: vec![
+                buf(0, U32, 0, false),
+                ParamBinding::Scalar {
+                    param: 1,
+                    dtype: U32,
+                    word: 0,
+                },
+            ],
+            scalars_binding: 1,
+            scalar_words: 1,
+            workspaces: vec![Workspace {
+                binding: 2,
                 dtype: U32,
-                word: 0,
-            },
-        ],
-        scalars_binding: 1,
-        scalar_words: 1,
-        workspaces: vec![WgslWorkspace {
-            binding: 2,
-            dtype: U32,
-            elements: GridExpr::Const(1),
-            requires_clean: true,
-        }],
-        grid: vec![GridExpr::CeilDiv(
-            Box::new(GridExpr::Param(1)),
-            Box::new(GridExpr::Const(32)),
-        )],
-        uses_f16: false,
+                elements: GridExpr::Const(1),
+                requires_clean: true,
+            }],
+            grid: vec![GridExpr::CeilDiv(
+                Box::new(GridExpr::Param(1)),
+                Box::new(GridExpr::Const(32)),
+            )],
+            shared_bytes: 0,
+            assumptions: vec![],
+        },
     };
     let n = 100u32;
     let out = dev.allocate(4 * n as usize).unwrap();
     let args = [LaunchArg::Buffer(out), LaunchArg::Int(i64::from(n))];
-    let kernel = Kernel::Wgsl(k);
+    let kernel = Kernel::Compiled(k);
     let t = dev.time(&kernel, &args, 2, 5).unwrap();
     eprintln!("tickets: {t:?}");
     assert_eq!(t.samples.len(), 5);
@@ -331,7 +351,7 @@ fn shader_errors_are_errors_not_panics() {
     let Some(mut dev) = device() else { return };
     // A parse error.
     let mut k = add_u32();
-    k.source = k.source.replace("a[i] + b[i]", "a[i] +* b[i]");
+    set_source(&mut k, |s| s.replace("a[i] + b[i]", "a[i] +* b[i]"));
     let e = dev.allocate(4).unwrap();
     let args = [
         LaunchArg::Buffer(e),
@@ -339,7 +359,7 @@ fn shader_errors_are_errors_not_panics() {
         LaunchArg::Buffer(e),
         LaunchArg::Int(1),
     ];
-    let r = dev.launch(&Kernel::Wgsl(k), &args);
+    let r = dev.launch(&Kernel::Compiled(k), &args);
     eprintln!(
         "{}",
         r.as_ref().err().map(|e| e.to_string()).unwrap_or_default()
@@ -351,12 +371,14 @@ fn shader_errors_are_errors_not_panics() {
     // Parses, but the device rejects it (too many invocations per workgroup).
     let mut k = add_u32();
     let too_many = dev.info().max_invocations * 2;
-    k.source = k.source.replace(
-        "@workgroup_size(64)",
-        &format!("@workgroup_size({too_many})"),
-    );
-    k.workgroup_size = [too_many, 1, 1];
-    let r = dev.launch(&Kernel::Wgsl(k), &args);
+    set_source(&mut k, |s| {
+        s.replace(
+            "@workgroup_size(64)",
+            &format!("@workgroup_size({too_many})"),
+        )
+    });
+    k.launch.threads = [too_many, 1, 1];
+    let r = dev.launch(&Kernel::Compiled(k), &args);
     eprintln!(
         "{}",
         r.as_ref().err().map(|e| e.to_string()).unwrap_or_default()
@@ -373,7 +395,7 @@ fn shader_errors_are_errors_not_panics() {
 #[test]
 fn bad_launches_are_errors() {
     let Some(mut dev) = device() else { return };
-    let k = Kernel::Wgsl(add_u32());
+    let k = Kernel::Compiled(add_u32());
     let e = dev.allocate(4).unwrap();
     let b = LaunchArg::Buffer(e);
     // Argument count.

@@ -62,7 +62,7 @@ use tilus_ir::layout::RegisterLayout;
 use tilus_ir::program::{Function, InstId, Loc, TensorId, TensorType};
 use tilus_ir::verify::VerifiedProgram;
 
-use crate::target::Target;
+use crate::target::TargetCaps;
 
 pub use rules::default_layout;
 pub use validate::validate;
@@ -145,14 +145,16 @@ fn tensors_suffix(tensors: &[String]) -> String {
 
 /// Infers the layouts of function `func_index` of a verified program.
 ///
-/// `target` is accepted for target-specific choices; the current rules make none (the WGSL
-/// lowering accepts every layout these rules produce).
+/// The target decides one thing: on a target without matrix instructions
+/// ([`TargetCaps::mma`] empty) an unannotated `dot` gets SIMT layouts (each
+/// thread owns a block of the result and holds the whole k extent of its rows of `a` and
+/// columns of `b`), so that it lowers to thread-local fused multiply-adds.
 pub fn infer(
     program: &VerifiedProgram,
     func_index: usize,
-    target: &Target,
+    target: &TargetCaps,
 ) -> Result<LayoutAssignment, LayoutInferError> {
-    let _ = target;
+    let simt = target.mma.is_empty();
     let functions = &program.program().functions;
     let f = functions
         .get(func_index)
@@ -160,14 +162,18 @@ pub fn infer(
             index: func_index,
             count: functions.len(),
         })?;
-    infer_function(f)
+    infer_function(f, simt)
 }
 
-/// Infers the layouts of one function (the verifier must have accepted it).
-pub(crate) fn infer_function(f: &Function) -> Result<LayoutAssignment, LayoutInferError> {
+/// Infers the layouts of one function (the verifier must have accepted it); `simt` picks
+/// SIMT `dot` layouts (no tensor cores).
+pub(crate) fn infer_function(
+    f: &Function,
+    simt: bool,
+) -> Result<LayoutAssignment, LayoutInferError> {
     let insts = program_order(f);
     let mut known = fixed_layouts(f, &insts)?;
-    solve(f, &insts, &mut known)?;
+    solve(f, &insts, &mut known, simt)?;
     check_complete(f, &insts, &known)?;
     validate(f, &known)?;
     Ok(known)
@@ -240,6 +246,7 @@ fn solve(
     f: &Function,
     insts: &[InstId],
     known: &mut LayoutAssignment,
+    simt: bool,
 ) -> Result<(), LayoutInferError> {
     let threads = f.num_threads();
     let broadcast = rules::broadcast_operands(f, insts);
@@ -267,7 +274,12 @@ fn solve(
         let mut progress = false;
         for &(_, _, pos) in &candidates {
             let inst = rules::inst(f, insts[pos])?;
-            let ctx = rules::Ctx { f, threads, known };
+            let ctx = rules::Ctx {
+                f,
+                threads,
+                known,
+                simt,
+            };
             let proposals: Vec<rules::Assign> = rules::infer(&ctx, inst)?
                 .into_iter()
                 .filter(|a| match a {

@@ -37,6 +37,7 @@ pub fn validate(f: &Function, assignment: &LayoutAssignment) -> Result<(), Layou
         f,
         threads,
         known: assignment,
+        simt: false,
     };
     for &id in &insts {
         rules::validate(&ctx, rules::inst(f, id)?)?;

@@ -408,7 +408,7 @@ impl<'k> Cx<'k> {
         }
         let grid = std::array::from_fn(|i| match k.grid.get(i) {
             None => Some(1),
-            Some(crate::artifact::GridExpr::Const(c)) if (1..=MAX_GRID_DIM).contains(c) => Some(*c),
+            Some(crate::grid::GridExpr::Const(c)) if (1..=MAX_GRID_DIM).contains(c) => Some(*c),
             Some(_) => None,
         });
         Ok(Cx {

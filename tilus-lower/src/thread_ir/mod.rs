@@ -66,7 +66,7 @@ use tilus_ir::arena::{Arena, Handle};
 use tilus_ir::dtype::DType;
 use tilus_ir::expr::Axis;
 
-use crate::artifact::GridExpr;
+use crate::grid::GridExpr;
 
 /// Handle of an expression.
 pub type ExprId = Handle<Expr>;

@@ -18,7 +18,7 @@
 
 use std::fmt::{self, Write};
 
-use crate::artifact::GridExpr;
+use crate::grid::GridExpr;
 
 use super::{
     BufferKind, Const, Expr, ExprId, LocalRef, MemRef, ParamKind, Space, Special, Stmt,

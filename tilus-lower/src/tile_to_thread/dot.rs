@@ -10,6 +10,11 @@
 //! arithmetic for integer operands and accumulators; a barrier before the scratch is freed.
 //! A thread loads each A row and B column element it needs once per `k`.
 //!
+//! When every thread holds, for each of its result slots, the whole `k` extent of its row
+//! of `a` and column of `b` in its own slots (the SIMT layouts layout inference picks on
+//! targets without matrix instructions), the dot is thread-local instead: the same `fma`
+//! sequence on registers, with no shared memory and no barrier.
+//!
 //! With [`super::LowerOptions::mma`], `f16`/`bf16` operands, an `f32` accumulator and
 //! layouts that divide by the `m16n8k16` atoms (`a = Qa * atom_a`, …) with every warp's
 //! atom tiles in warp-independent slots, the dot becomes `mma` intrinsics instead, in the
@@ -109,10 +114,95 @@ pub(super) fn dot(
         && ra.dtype == rb.dtype
         && matches!(ra.dtype, DType::F16 | DType::BF16);
     if !(mma_ok && try_mma(cx, &ra, &rb, o.array, &lo)?) {
-        fallback(cx, &ra, &rb, o.array, &lo, (m, n, k), acc, int_path)?;
+        match local_slots(&ra.layout, &rb.layout, &lo, k) {
+            Some(table) => thread_local(cx, &ra, &rb, o.array, &table, acc, int_path),
+            None => fallback(cx, &ra, &rb, o.array, &lo, (m, n, k), acc, int_path)?,
+        }
     }
     cx.commit_out(&o);
     Ok(())
+}
+
+/// For each result slot and each `k`, the `a` and `b` slots that hold its operands in every
+/// thread; `None` unless every thread holds all of them itself, in the same slots (SIMT
+/// layouts, see `layout_infer::rules::dot`).
+fn local_slots(
+    la: &RegisterLayout,
+    lb: &RegisterLayout,
+    lo: &RegisterLayout,
+    k: usize,
+) -> Option<Vec<Vec<(u32, u32)>>> {
+    // Every thread checks the same table; bounded by threads × slots × k holds queries.
+    let mut table = vec![vec![(0u32, 0u32); k]; lo.local_size()];
+    for t in 0..lo.num_threads() {
+        for (s, row) in table.iter_mut().enumerate() {
+            let idx = lo.index_of(t, s).ok()?;
+            let [i, j] = idx[..] else { return None };
+            for (kk, cell) in row.iter_mut().enumerate() {
+                if !la.holds(t, &[i, kk]) || !lb.holds(t, &[kk, j]) {
+                    return None;
+                }
+                let pair = (
+                    la.slot_of(&[i, kk]).ok()? as u32,
+                    lb.slot_of(&[kk, j]).ok()? as u32,
+                );
+                if t > 0 && *cell != pair {
+                    return None;
+                }
+                *cell = pair;
+            }
+        }
+    }
+    Some(table)
+}
+
+/// The thread-local dot: for `k` ascending, every result slot accumulates its own operands
+/// (the interpreter's order and rounding, like [`fallback`], without shared memory).
+fn thread_local(
+    cx: &mut Lower<'_>,
+    ra: &RegInfo,
+    rb: &RegInfo,
+    out: LocalId,
+    table: &[Vec<(u32, u32)>],
+    acc: DType,
+    int_path: bool,
+) {
+    let k = table.first().map_or(0, Vec::len);
+    for kk in 0..k {
+        for (s, row) in table.iter().enumerate() {
+            let (sa, sb) = row[kk];
+            let va = cx.b.read_local(ra.array, sa);
+            let vb = cx.b.read_local(rb.array, sb);
+            let vc = cx.b.read_local(out, s as u32);
+            let r = mac(cx, (va, ra.dtype), (vb, rb.dtype), vc, acc, int_path);
+            set(cx, out, s, r);
+        }
+    }
+}
+
+/// `c + a·b` with the interpreter's rounding: wrapping integers, or one `fma` in `f32`
+/// rounded to the accumulator.
+fn mac(
+    cx: &mut Lower<'_>,
+    (va, da): (ExprId, DType),
+    (vb, db): (ExprId, DType),
+    vc: ExprId,
+    acc: DType,
+    int_path: bool,
+) -> ExprId {
+    if int_path {
+        let t = Ty::carrier(acc);
+        let x = cx.b.cast(t, va);
+        let y = cx.b.cast(t, vb);
+        let p = cx.b.mul(x, y);
+        cx.b.add(vc, p)
+    } else {
+        let x = as_f32(&mut cx.b, va, da);
+        let y = as_f32(&mut cx.b, vb, db);
+        let z = as_f32(&mut cx.b, vc, acc);
+        let f = cx.b.fma(x, y, z);
+        from_f32(&mut cx.b, f, acc)
+    }
 }
 
 fn set(cx: &mut Lower<'_>, array: LocalId, slot: usize, value: ExprId) {
@@ -181,19 +271,7 @@ fn fallback(
         let va = cx.b.read_local(ta, i);
         let vb = cx.b.read_local(tb, j);
         let vc = cx.b.read_local(out, s as u32);
-        let r = if int_path {
-            let t = Ty::carrier(acc);
-            let x = cx.b.cast(t, va);
-            let y = cx.b.cast(t, vb);
-            let p = cx.b.mul(x, y);
-            cx.b.add(vc, p)
-        } else {
-            let x = as_f32(&mut cx.b, va, ra.dtype);
-            let y = as_f32(&mut cx.b, vb, rb.dtype);
-            let z = as_f32(&mut cx.b, vc, acc);
-            let f = cx.b.fma(x, y, z);
-            from_f32(&mut cx.b, f, acc)
-        };
+        let r = mac(cx, (va, ra.dtype), (vb, rb.dtype), vc, acc, int_path);
         set(cx, out, s, r);
     }
     let body = cx.b.close();

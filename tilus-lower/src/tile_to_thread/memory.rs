@@ -13,8 +13,8 @@ use tilus_ir::program::{Out, TensorId, VarId as TVarId};
 
 use super::scalar::{self, convert};
 use super::{GlobalInfo, Lower, SharedInfo, TensorInfo, TileView, VarKindMap, R};
-use crate::artifact::GridExpr;
 use crate::error::LowerError;
+use crate::grid::GridExpr;
 use crate::thread_ir::{BufferKind, Const, ExprId, LocalRef, Stmt, Ty};
 
 fn new_tensor(cx: &Lower<'_>, out: Option<Out>) -> R<TensorId> {

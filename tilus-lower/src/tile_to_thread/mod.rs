@@ -80,11 +80,10 @@ impl Default for LowerOptions {
 impl LowerOptions {
     /// The options a target allows.
     pub fn for_target(target: &Target) -> Self {
-        match target {
-            Target::Wgsl(caps) => LowerOptions {
-                max_shared_bytes: caps.max_workgroup_storage,
-                mma: false,
-            },
+        let caps = target.caps();
+        LowerOptions {
+            max_shared_bytes: caps.shared_bytes,
+            mma: !caps.mma.is_empty(),
         }
     }
 }

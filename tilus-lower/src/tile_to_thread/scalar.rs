@@ -13,7 +13,7 @@ use tilus_ir::expr::{BinaryOp as TB, Expr as TE, ExprId as TExprId, ScalarType, 
 use tilus_ir::program::{Function, VarKind, VarType};
 
 use super::{Lower, VarKindMap, R};
-use crate::artifact::GridExpr;
+use crate::grid::GridExpr;
 use crate::thread_ir::{BinaryOp, Const, Expr, ExprId, KernelBuilder, Special, Ty, UnaryOp};
 
 /// The register type of a scalar type.

@@ -9,7 +9,8 @@ use tilus_ir::interp::{self as tile_interp, Arg, HostBuffer};
 use tilus_ir::program::{Function, Program};
 use tilus_ir::verify::verify;
 use tilus_kernels::host;
-use tilus_lower::pipeline::{compile_wgsl, CompileOptions};
+use tilus_lower::pipeline::{compile, CompileOptions};
+use tilus_lower::target::Target;
 use tilus_runtime::{Device, Kernel, LaunchArg, WgpuDevice};
 
 use crate::wgsl_support::Rng;
@@ -41,9 +42,16 @@ pub fn run_case(dev: &mut WgpuDevice, label: &str, f: Function, args: &[Arg]) ->
     let caps = dev.info().wgsl_caps();
 
     let t = Instant::now();
-    let compiled = compile_wgsl(&prog, &name, &caps, &CompileOptions::default())
-        .unwrap_or_else(|e| panic!("{label}: compile: {e}"));
-    let wgsl = compiled.wgsl.unwrap_or_else(|| panic!("{label}: no WGSL"));
+    let compiled = compile(
+        &prog,
+        &name,
+        &Target::Wgsl(caps.clone()),
+        &CompileOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("{label}: compile: {e}"));
+    let wgsl = compiled
+        .artifact
+        .unwrap_or_else(|| panic!("{label}: no WGSL"));
     let t_compile = t.elapsed();
 
     let t = Instant::now();
@@ -64,7 +72,7 @@ pub fn run_case(dev: &mut WgpuDevice, label: &str, f: Function, args: &[Arg]) ->
             }
         }
     }
-    dev.launch(&Kernel::Wgsl(wgsl), &launch)
+    dev.launch(&Kernel::Compiled(wgsl), &launch)
         .unwrap_or_else(|e| panic!("{label}: launch: {e}"));
     let mut device_bytes = Vec::new();
     for &id in &ids {

@@ -30,7 +30,7 @@ pub fn layouts(
     shared_overrides: &[(&str, SharedLayout)],
 ) -> LayoutAssignment {
     let target = tilus_lower::target::Target::Wgsl(Default::default());
-    let mut a = match tilus_lower::layout_infer::infer(p, 0, &target) {
+    let mut a = match tilus_lower::layout_infer::infer(p, 0, &target.caps()) {
         Ok(a) => a,
         Err(e) => panic!("layout inference failed: {e}"),
     };

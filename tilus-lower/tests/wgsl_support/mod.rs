@@ -3,8 +3,8 @@
 #![allow(dead_code)]
 
 use tilus_ir::dtype::{pack, DType};
-use tilus_lower::emit::{emit_wgsl, validate_wgsl};
-use tilus_lower::legalize::{legalize_wgsl, word_dtype};
+use tilus_lower::backend::wgsl::emit::{emit_wgsl, validate_wgsl};
+use tilus_lower::backend::wgsl::legalize::{legalize_wgsl, word_dtype};
 use tilus_lower::target::WgslCaps;
 use tilus_lower::thread_ir::interp::{run_kernel, Arg, HostBuffer, RunOptions};
 use tilus_lower::thread_ir::verify::verify;
@@ -132,10 +132,10 @@ pub fn check(k: &ThreadKernel, args: &[Arg]) -> Checked {
         }
     }
     let w = emit_wgsl(&legal, &caps).unwrap_or_else(|e| panic!("emit: {e}"));
-    validate_wgsl(&w.source).unwrap_or_else(|e| panic!("validate: {e}\n{}", w.source));
+    validate_wgsl(w.code.text()).unwrap_or_else(|e| panic!("validate: {e}\n{}", w.code.text()));
     Checked {
         legal,
-        wgsl: w.source,
+        wgsl: w.code.text().to_string(),
         out: a,
     }
 }

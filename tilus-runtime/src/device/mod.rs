@@ -5,7 +5,7 @@
 //! exist today:
 //!
 //! - [`WgpuDevice`] (`backend = "wgpu"`): a GPU (or Mesa lavapipe on the CPU) through wgpu;
-//!   runs [`Kernel::Wgsl`] — a compiled [`WgslKernel`] with its launch contract.
+//!   runs [`Kernel::Compiled`] — an [`Artifact`] with WGSL code and its launch contract.
 //! - [`InterpDevice`] (`backend = "interp"`): the tile interpreter on host memory; runs
 //!   [`Kernel::Tile`] — a verified tile-IR program and a kernel name. It is the reference
 //!   semantics and is always available.
@@ -28,8 +28,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use tilus_ir::verify::VerifiedProgram;
-use tilus_lower::artifact::WgslKernel;
-use tilus_lower::target::{NativeF16, WgslCaps};
+use tilus_lower::artifact::Artifact;
+use tilus_lower::target::{NativeF16, Target, WgslCaps};
 
 use crate::error::RuntimeError;
 
@@ -58,6 +58,15 @@ pub struct DeviceInfo {
 }
 
 impl DeviceInfo {
+    /// The compilation target of this device, or `None` for a device that runs tile
+    /// programs directly (the interpreter).
+    pub fn target(&self) -> Option<Target> {
+        match self.backend {
+            "wgpu" => Some(Target::Wgsl(self.wgsl_caps())),
+            _ => None,
+        }
+    }
+
     /// The WGSL code-generation capabilities of this device.
     pub fn wgsl_caps(&self) -> WgslCaps {
         WgslCaps {
@@ -117,8 +126,9 @@ pub enum LaunchArg {
 /// What a device runs. Each device takes the kind it understands (see the module doc).
 #[derive(Clone, Debug)]
 pub enum Kernel {
-    /// A compiled WGSL kernel with its launch contract; runs on [`WgpuDevice`].
-    Wgsl(WgslKernel),
+    /// A compiled kernel (code and launch contract); runs on the device of its code's
+    /// target ([`WgpuDevice`] for WGSL).
+    Compiled(Artifact),
     /// A kernel of a verified tile-IR program; runs on [`InterpDevice`].
     Tile {
         /// The program (shared: one program holds many kernels).
@@ -140,23 +150,23 @@ impl Kernel {
     /// The kernel's name.
     pub fn name(&self) -> &str {
         match self {
-            Kernel::Wgsl(k) => &k.name,
+            Kernel::Compiled(k) => &k.name,
             Kernel::Tile { name, .. } => name,
         }
     }
 
-    /// `"wgsl"` or `"tile"`.
+    /// The code's target (`"wgsl"`) or `"tile"`.
     pub fn kind(&self) -> &'static str {
         match self {
-            Kernel::Wgsl(_) => "wgsl",
+            Kernel::Compiled(k) => k.code.target(),
             Kernel::Tile { .. } => "tile",
         }
     }
 }
 
-impl From<WgslKernel> for Kernel {
-    fn from(k: WgslKernel) -> Self {
-        Kernel::Wgsl(k)
+impl From<Artifact> for Kernel {
+    fn from(k: Artifact) -> Self {
+        Kernel::Compiled(k)
     }
 }
 

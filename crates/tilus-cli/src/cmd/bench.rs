@@ -99,7 +99,7 @@ fn time_handwritten(
         Err(e) => return Err(e.into()),
     };
     let name = match prepared.kernel() {
-        tilus_runtime::Kernel::Wgsl(k) => k.name.clone(),
+        tilus_runtime::Kernel::Compiled(k) => k.name.clone(),
         _ => "handwritten".into(),
     };
     let timing = prepared.time(device, args.warmup, args.repeats.max(1))?;

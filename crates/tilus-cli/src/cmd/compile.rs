@@ -4,8 +4,8 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use tilus_lower::pipeline::{compile_wgsl, CompileOptions, Stage};
-use tilus_lower::target::{NativeF16, WgslCaps};
+use tilus_lower::pipeline::{self, CompileOptions, Stage};
+use tilus_lower::target::{NativeF16, Target, WgslCaps};
 
 use super::program::load;
 use super::{CliError, CmdResult};
@@ -85,7 +85,7 @@ pub fn compile(args: &CompileArgs) -> CmdResult {
             .map(|f| f.name.clone())
             .collect(),
     };
-    let caps = default_caps(args.f16);
+    let target = Target::Wgsl(default_caps(args.f16));
     let stop_after = match args.emit {
         EmitKind::Layouts => Stage::Layouts,
         EmitKind::ThreadIr => Stage::Simplify,
@@ -99,7 +99,7 @@ pub fn compile(args: &CompileArgs) -> CmdResult {
     };
     let mut out = String::new();
     for name in &names {
-        let compiled = compile_wgsl(&verified, name, &caps, &opts)
+        let compiled = pipeline::compile(&verified, name, &target, &opts)
             .map_err(|e| CliError(format!("kernel `{name}`: {e}")))?;
         if names.len() > 1 {
             let _ = writeln!(out, "# kernel {name}");
@@ -117,8 +117,8 @@ pub fn compile(args: &CompileArgs) -> CmdResult {
                 }
             }
             EmitKind::Wgsl => {
-                if let Some(k) = &compiled.wgsl {
-                    out.push_str(&k.source);
+                if let Some(k) = &compiled.artifact {
+                    out.push_str(k.code.text());
                 }
             }
         }
@@ -128,7 +128,7 @@ pub fn compile(args: &CompileArgs) -> CmdResult {
             let mut per_stage: Vec<Vec<f64>> = Vec::new();
             let mut totals = Vec::new();
             for _ in 0..RUNS {
-                let c = compile_wgsl(&verified, name, &caps, &opts)
+                let c = pipeline::compile(&verified, name, &target, &opts)
                     .map_err(|e| CliError(e.to_string()))?;
                 for (i, t) in c.timings.iter().enumerate() {
                     if per_stage.len() <= i {

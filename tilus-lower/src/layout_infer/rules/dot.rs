@@ -9,12 +9,16 @@
 //! the smallest `wsm`. Without such a split, every operand gets the generic
 //! `auto_local_spatial` layout of its shape.
 //!
+//! On a SIMT target (no matrix instructions) the operands get SIMT layouts instead
+//! ([`simt_layouts`]): each thread owns a block of the result and holds its rows of `a` and
+//! columns of `b` over all of `k`, so the dot is thread-local.
+//!
 //! Operands that already have layouts keep them (the WGSL dot accepts any layouts); the
 //! addend `c` and the result share a layout when either one is known.
 
 use tilus_ir::dtype::DType;
 use tilus_ir::layout::atoms::mma_block;
-use tilus_ir::layout::{auto_local_spatial, RegisterLayout};
+use tilus_ir::layout::{auto_local_spatial, replicated, spatial, RegisterLayout};
 use tilus_ir::program::{Inst, TensorId};
 
 use super::{invalid, Assign, Ctx};
@@ -100,6 +104,14 @@ pub(super) fn infer(
         return Ok(Vec::new());
     }
 
+    // SIMT layouts for a dot nothing else has laid out (a kernel that pins MMA-shaped
+    // operands keeps them; the lowering then takes its general path).
+    let untouched = ka.is_none() && kb.is_none() && kc.is_none() && kd.is_none();
+    if ctx.simt && untouched {
+        if let Some((la, lb, lc)) = simt_layouts((m, n, k), ctx.threads) {
+            return Ok(assign_missing((a, b, c, d), (ka, kb, kc, kd), (la, lb, lc)));
+        }
+    }
     let configs = mma_configs(
         (m, n, k),
         ctx.f.warps as usize,
@@ -137,6 +149,20 @@ pub(super) fn infer(
             auto_local_spatial(ctx.threads, &[m, n]),
         ),
     };
+    Ok(assign_missing((a, b, c, d), (ka, kb, kc, kd), (la, lb, lc)))
+}
+
+/// The proposals for the operands without a layout; the addend and the result share one.
+fn assign_missing(
+    (a, b, c, d): (TensorId, TensorId, Option<TensorId>, TensorId),
+    (ka, kb, kc, kd): (
+        Option<&RegisterLayout>,
+        Option<&RegisterLayout>,
+        Option<&RegisterLayout>,
+        Option<&RegisterLayout>,
+    ),
+    (la, lb, lc): (RegisterLayout, RegisterLayout, RegisterLayout),
+) -> Vec<Assign> {
     let acc = kd.or(kc).cloned().unwrap_or(lc);
     let mut out = Vec::new();
     if ka.is_none() {
@@ -153,7 +179,48 @@ pub(super) fn infer(
     if kd.is_none() {
         out.push(Assign::Register(d, acc));
     }
-    Ok(out)
+    out
+}
+
+/// SIMT layouts for an `m × n × k` dot over `threads` threads: the threads form a
+/// `tm × tn` grid (`tm | m`, `tn | n`), thread `(i, j)` owns the `rm × rn` block of the
+/// result at `(i·rm, j·rn)` (`c = spatial(tm, tn).local(rm, rn)`), holds its `rm` rows of
+/// `a` over all of `k` (replicated over the `tn` threads of its row) and its `rn` columns of
+/// `b` (replicated over the `tm` threads of its column). Among the grids, the one with the
+/// fewest fragment registers (`rm·k + k·rn + rm·rn`), then the squarest block. `None` when no
+/// grid divides the result (fewer elements than threads, say).
+fn simt_layouts(
+    (m, n, k): (usize, usize, usize),
+    threads: usize,
+) -> Option<(RegisterLayout, RegisterLayout, RegisterLayout)> {
+    let mut best: Option<(usize, usize, usize)> = None;
+    for tm in 1..=threads {
+        if !threads.is_multiple_of(tm) || !m.is_multiple_of(tm) {
+            continue;
+        }
+        let tn = threads / tm;
+        if !n.is_multiple_of(tn) {
+            continue;
+        }
+        let (rm, rn) = (m / tm, n / tn);
+        let regs = rm * k + k * rn + rm * rn;
+        let skew = rm.abs_diff(rn);
+        if best.is_none_or(|(r, s, _)| (regs, skew) < (r, s)) {
+            best = Some((regs, skew, tm));
+        }
+    }
+    let (regs, _, tm) = best?;
+    if regs >= 4 * MAX_REGISTERS {
+        return None;
+    }
+    let tn = threads / tm;
+    let (rm, rn) = (m / tm, n / tn);
+    let lc = spatial(&[tm, tn]).local(&[rm, rn]);
+    let la = spatial(&[tm, 1])
+        .compose(&replicated(&[1, 1], tn))
+        .local(&[rm, k]);
+    let lb = replicated(&[1, 1], tm).spatial(&[1, tn]).local(&[k, rn]);
+    Some((la, lb, lc))
 }
 
 /// Any layouts are accepted (the shapes and thread counts are checked for every tensor);

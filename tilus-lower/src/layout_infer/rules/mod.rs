@@ -46,6 +46,8 @@ pub(crate) struct Ctx<'a> {
     pub threads: usize,
     /// The layouts known so far (the final ones, when validating).
     pub known: &'a LayoutAssignment,
+    /// The target has no matrix instructions: `dot` gets SIMT layouts.
+    pub simt: bool,
 }
 
 impl Ctx<'_> {

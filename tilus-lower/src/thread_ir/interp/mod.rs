@@ -129,7 +129,7 @@ impl<'k> Launch<'k> {
             ));
         }
         let mut params = vec![None; k.params.len()];
-        let mut ints = vec![0i64; k.params.len()];
+        let mut ints: Vec<Option<i64>> = vec![None; k.params.len()];
         let mut globals: Vec<Option<Mem>> = vec![None; k.buffers.len()];
         for (i, (p, a)) in k.params.iter().zip(args).enumerate() {
             match (p.kind, a) {
@@ -144,7 +144,7 @@ impl<'k> Launch<'k> {
                         d.encode_f64(value::int_to_f64_odd(i128::from(*v)))
                     };
                     params[i] = Some(value::cast(Value::of_code(d, code), t));
-                    ints[i] = *v;
+                    ints[i] = Some(*v);
                 }
                 (ParamKind::Scalar(t), Arg::Float(x)) => {
                     let d = p.dtype.unwrap_or(DType::F32);

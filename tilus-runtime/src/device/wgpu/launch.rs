@@ -6,7 +6,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use tilus_ir::dtype::{pack, DType};
-use tilus_lower::artifact::{WgslKernel, WgslParam};
+use tilus_lower::artifact::{Artifact, ParamBinding, WgslModule};
 
 use super::WgpuDevice;
 use crate::device::{Kernel, LaunchArg};
@@ -35,17 +35,21 @@ pub(super) struct Prepared {
 
 impl WgpuDevice {
     /// The compiled pipeline for a kernel (cached by source and entry point).
-    fn pipeline(&mut self, k: &WgslKernel) -> Result<Arc<CachedPipeline>, RuntimeError> {
+    fn pipeline(
+        &mut self,
+        k: &Artifact,
+        m: &WgslModule,
+    ) -> Result<Arc<CachedPipeline>, RuntimeError> {
         let mut h = DefaultHasher::new();
-        k.source.hash(&mut h);
-        k.entry_point.hash(&mut h);
+        m.source.hash(&mut h);
+        m.entry_point.hash(&mut h);
         let key = h.finish();
         if let Some(p) = self.pipelines.get(&key) {
-            if p.source == k.source && p.entry == k.entry_point {
+            if p.source == m.source && p.entry == m.entry_point {
                 return Ok(Arc::clone(p));
             }
         }
-        if k.uses_f16 && !self.info.shader_f16 {
+        if m.uses_f16 && !self.info.shader_f16 {
             return Err(RuntimeError::Unsupported {
                 kernel: k.name.clone(),
                 message: format!(
@@ -58,9 +62,9 @@ impl WgpuDevice {
             kernel: k.name.clone(),
             message,
         };
-        let module = naga::front::wgsl::parse_str(&k.source)
-            .map_err(|e| compile_error(e.emit_to_string(&k.source)))?;
-        let bindings = declared_bindings(&module, k)?;
+        // The slots come from the launch contract; wgpu checks them against the module when
+        // it creates the pipeline (a mismatch is a validation error, reported below).
+        let bindings = k.launch.slots();
         let entries: Vec<::wgpu::BindGroupLayoutEntry> = bindings
             .iter()
             .map(|&(binding, read_only)| ::wgpu::BindGroupLayoutEntry {
@@ -79,7 +83,7 @@ impl WgpuDevice {
                 .device
                 .create_shader_module(::wgpu::ShaderModuleDescriptor {
                     label: Some(&k.name),
-                    source: ::wgpu::ShaderSource::Wgsl(std::borrow::Cow::Borrowed(&k.source)),
+                    source: ::wgpu::ShaderSource::Wgsl(std::borrow::Cow::Borrowed(&m.source)),
                 });
             let layout = self
                 .device
@@ -100,7 +104,7 @@ impl WgpuDevice {
                         label: Some(&k.name),
                         layout: Some(&pipeline_layout),
                         module: &shader,
-                        entry_point: Some(&k.entry_point),
+                        entry_point: Some(&m.entry_point),
                         compilation_options: Default::default(),
                         cache: None,
                     });
@@ -111,8 +115,8 @@ impl WgpuDevice {
         }
         let (pipeline, layout) = made;
         let cached = Arc::new(CachedPipeline {
-            source: k.source.clone(),
-            entry: k.entry_point.clone(),
+            source: m.source.clone(),
+            entry: m.entry_point.clone(),
             pipeline,
             layout,
             bindings,
@@ -127,36 +131,52 @@ impl WgpuDevice {
         kernel: &Kernel,
         args: &[LaunchArg],
     ) -> Result<Prepared, RuntimeError> {
-        let Kernel::Wgsl(k) = kernel else {
+        let Kernel::Compiled(k) = kernel else {
             return Err(RuntimeError::WrongKernelKind {
                 device: "wgpu",
                 kernel: kernel.kind(),
             });
         };
+        let Some(module) = k.wgsl() else {
+            return Err(RuntimeError::WrongKernelKind {
+                device: "wgpu",
+                kernel: kernel.kind(),
+            });
+        };
+        let c = &k.launch;
         let bad = |m: String| RuntimeError::bad_launch(&k.name, m);
-        if args.len() != k.params.len() {
+        if args.len() != c.params.len() {
             return Err(bad(format!(
                 "{} arguments for {} parameters",
                 args.len(),
-                k.params.len()
+                c.params.len()
             )));
         }
-        let pipeline = self.pipeline(k)?;
-        // Integer values of the scalar arguments, for grid and workspace expressions.
-        let ints: Vec<i64> = args
+        // Integer values of the scalar arguments, for grid and workspace expressions and the
+        // assumptions. A float argument has none: an expression that reads one cannot be
+        // evaluated (sizes never come from floats).
+        let ints: Vec<Option<i64>> = args
             .iter()
             .map(|a| match a {
-                LaunchArg::Int(v) => *v,
-                LaunchArg::Float(x) => *x as i64,
-                LaunchArg::Buffer(_) => 0,
+                LaunchArg::Int(v) => Some(*v),
+                LaunchArg::Float(_) | LaunchArg::Buffer(_) => None,
             })
             .collect();
+        if let Some(a) = c.broken_assumption(&ints) {
+            return Err(bad(format!(
+                "the kernel was compiled assuming parameter {} is a multiple of {}, got {:?}",
+                a.param,
+                a.divisor,
+                args.get(a.param)
+            )));
+        }
+        let pipeline = self.pipeline(k, module)?;
         // The scalar block and the buffer bindings.
-        let mut words = vec![0u32; k.scalar_words.max(1) as usize];
+        let mut words = vec![0u32; c.scalar_words.max(1) as usize];
         let mut bound: Vec<(u32, &::wgpu::Buffer)> = Vec::new();
-        for p in &k.params {
+        for p in &c.params {
             match p {
-                WgslParam::Buffer { param, binding, .. } => {
+                ParamBinding::Buffer { param, binding, .. } => {
                     let Some(LaunchArg::Buffer(id)) = args.get(*param) else {
                         return Err(bad(format!(
                             "parameter {param} is a pointer; got {:?}",
@@ -165,7 +185,7 @@ impl WgpuDevice {
                     };
                     bound.push((*binding, &self.buffers.get(*id)?.buffer));
                 }
-                WgslParam::Scalar { param, dtype, word } => {
+                ParamBinding::Scalar { param, dtype, word } => {
                     let arg = args
                         .get(*param)
                         .ok_or_else(|| bad(format!("no argument for parameter {param}")))?;
@@ -174,7 +194,7 @@ impl WgpuDevice {
                     let slot = words.get_mut(*word as usize).ok_or_else(|| {
                         bad(format!(
                             "parameter {param} sits at word {word} of a {}-word scalar block",
-                            k.scalar_words
+                            c.scalar_words
                         ))
                     })?;
                     *slot = value;
@@ -182,11 +202,11 @@ impl WgpuDevice {
             }
         }
         // The grid.
-        if k.grid.len() > 3 {
-            return Err(bad(format!("a grid of {} dimensions", k.grid.len())));
+        if c.grid.len() > 3 {
+            return Err(bad(format!("a grid of {} dimensions", c.grid.len())));
         }
         let mut grid = [1u32; 3];
-        for (axis, expr) in k.grid.iter().enumerate() {
+        for (axis, expr) in c.grid.iter().enumerate() {
             let n = expr.eval(&ints).ok_or_else(|| {
                 bad(format!(
                     "grid extent {axis} ({expr:?}) cannot be evaluated (overflow, division by \
@@ -209,7 +229,7 @@ impl WgpuDevice {
         self.queue.write_buffer(&scalars, 0, &scalar_bytes);
         let mut workspaces = Vec::new();
         let mut clean = Vec::new();
-        for ws in &k.workspaces {
+        for ws in &c.workspaces {
             let n = ws
                 .elements
                 .eval(&ints)
@@ -234,7 +254,7 @@ impl WgpuDevice {
         // Bind exactly what the module declares.
         let mut entries = Vec::with_capacity(pipeline.bindings.len());
         for &(binding, _) in &pipeline.bindings {
-            let resource = if binding == k.scalars_binding {
+            let resource = if binding == c.scalars_binding {
                 scalars.as_entire_binding()
             } else if let Some((_, b)) = bound.iter().find(|(b, _)| *b == binding) {
                 b.as_entire_binding()
@@ -404,55 +424,6 @@ fn scalar_word(dtype: DType, arg: &LaunchArg) -> Result<u32, String> {
              most 32 bits and floats of at most 32 bits)"
         )),
     }
-}
-
-/// The storage-buffer bindings the module declares: (binding, read-only), sorted.
-fn declared_bindings(
-    module: &naga::Module,
-    k: &WgslKernel,
-) -> Result<Vec<(u32, bool)>, RuntimeError> {
-    let bad = |m: String| RuntimeError::bad_launch(&k.name, m);
-    let entry = module
-        .entry_points
-        .iter()
-        .find(|e| e.name == k.entry_point)
-        .ok_or_else(|| bad(format!("the module has no entry point `{}`", k.entry_point)))?;
-    if entry.stage != naga::ShaderStage::Compute {
-        return Err(bad(format!(
-            "entry point `{}` is not a compute shader",
-            k.entry_point
-        )));
-    }
-    if entry.workgroup_size != k.workgroup_size {
-        return Err(bad(format!(
-            "the module says @workgroup_size{:?}, the contract {:?}",
-            entry.workgroup_size, k.workgroup_size
-        )));
-    }
-    let mut out = Vec::new();
-    for (_, var) in module.global_variables.iter() {
-        let Some(rb) = &var.binding else { continue };
-        let name = var.name.as_deref().unwrap_or("?");
-        if rb.group != 0 {
-            return Err(bad(format!(
-                "`{name}` is in @group({}); kernels use group 0 only",
-                rb.group
-            )));
-        }
-        match var.space {
-            naga::AddressSpace::Storage { access } => {
-                out.push((rb.binding, !access.contains(naga::StorageAccess::STORE)));
-            }
-            other => {
-                return Err(bad(format!(
-                    "`{name}` at binding {} is in {other:?}; kernels bind storage buffers only",
-                    rb.binding
-                )))
-            }
-        }
-    }
-    out.sort_unstable();
-    Ok(out)
 }
 
 #[cfg(test)]

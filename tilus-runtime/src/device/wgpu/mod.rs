@@ -7,10 +7,10 @@
 //!   required), and the limits are raised to everything the adapter allows.
 //! - **Buffers** are storage buffers padded to 4 bytes (WGSL sees `u32` words); downloads
 //!   return exactly the size asked for.
-//! - **Kernels** are [`WgslKernel`]s. The module is parsed with naga first (parse errors
-//!   become [`RuntimeError::ShaderCompile`] with naga's report), its declared bindings give
-//!   the bind group layout, and the pipeline is created inside wgpu error scopes (validation
-//!   errors become [`RuntimeError::ShaderCompile`] too). Pipelines are cached per (source,
+//! - **Kernels** are [`Artifact`](tilus_lower::artifact::Artifact)s with WGSL code. The bind
+//!   group layout comes from the launch contract (the module is never parsed here); the
+//!   shader module and pipeline are created inside wgpu error scopes, so a module wgpu
+//!   rejects becomes [`RuntimeError::ShaderCompile`] with its report. Pipelines are cached per (source,
 //!   entry point), keyed by a hash of both and compared in full on a hit.
 //! - **Launch**: scalar arguments are written into the scalar block, the grid is evaluated
 //!   from the integer arguments, workspaces are allocated per launch (wgpu zero-fills new

@@ -15,7 +15,7 @@
 //! The result is part of [`DeviceInfo`](crate::DeviceInfo) and is printed in the device line.
 
 use tilus_ir::dtype::DType;
-use tilus_lower::artifact::{GridExpr, WgslKernel, WgslParam};
+use tilus_lower::artifact::{Artifact, GridExpr, LaunchContract, ParamBinding};
 use tilus_lower::target::NativeF16;
 
 use crate::device::{Device, Kernel, LaunchArg};
@@ -31,7 +31,7 @@ const I32: DType = DType::Int {
 };
 
 /// A kernel `out[i] = f(inp[i])` over `u32` words, 64 threads per workgroup.
-fn map_kernel(name: &str, body: &str) -> WgslKernel {
+fn map_kernel(name: &str, body: &str) -> Artifact {
     let source = format!(
         "@group(0) @binding(0) var<storage, read> inp: array<u32>;
 @group(0) @binding(1) var<storage, read_write> out: array<u32>;
@@ -48,49 +48,51 @@ fn {name}(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
 }}
 "
     );
-    WgslKernel {
-        name: name.to_string(),
+    Artifact::wgsl_by_hand(
+        name,
         source,
-        entry_point: name.to_string(),
-        workgroup_size: [64, 1, 1],
-        params: vec![
-            WgslParam::Scalar {
-                param: 0,
-                dtype: I32,
-                word: 0,
-            },
-            WgslParam::Buffer {
-                param: 1,
-                dtype: U32,
-                binding: 0,
-                read_only: true,
-            },
-            WgslParam::Buffer {
-                param: 2,
-                dtype: U32,
-                binding: 1,
-                read_only: false,
-            },
-        ],
-        scalars_binding: 2,
-        scalar_words: 1,
-        workspaces: Vec::new(),
-        // 1024 workgroups per row of the grid, as many rows as needed.
-        grid: vec![
-            GridExpr::Min(
-                Box::new(GridExpr::CeilDiv(
+        LaunchContract {
+            threads: [64, 1, 1],
+            params: vec![
+                ParamBinding::Scalar {
+                    param: 0,
+                    dtype: I32,
+                    word: 0,
+                },
+                ParamBinding::Buffer {
+                    param: 1,
+                    dtype: U32,
+                    binding: 0,
+                    read_only: true,
+                },
+                ParamBinding::Buffer {
+                    param: 2,
+                    dtype: U32,
+                    binding: 1,
+                    read_only: false,
+                },
+            ],
+            scalars_binding: 2,
+            scalar_words: 1,
+            workspaces: Vec::new(),
+            // 1024 workgroups per row of the grid, as many rows as needed.
+            grid: vec![
+                GridExpr::Min(
+                    Box::new(GridExpr::CeilDiv(
+                        Box::new(GridExpr::Param(0)),
+                        Box::new(GridExpr::Const(64)),
+                    )),
+                    Box::new(GridExpr::Const(1024)),
+                ),
+                GridExpr::CeilDiv(
                     Box::new(GridExpr::Param(0)),
-                    Box::new(GridExpr::Const(64)),
-                )),
-                Box::new(GridExpr::Const(1024)),
-            ),
-            GridExpr::CeilDiv(
-                Box::new(GridExpr::Param(0)),
-                Box::new(GridExpr::Const(64 * 1024)),
-            ),
-        ],
-        uses_f16: false,
-    }
+                    Box::new(GridExpr::Const(64 * 1024)),
+                ),
+            ],
+            shared_bytes: 0,
+            assumptions: Vec::new(),
+        },
+    )
 }
 
 /// Runs `body` on every word of `inputs` on the device.
@@ -100,7 +102,7 @@ fn run_map(
     body: &str,
     inputs: &[u32],
 ) -> Result<Vec<u32>, RuntimeError> {
-    let kernel = Kernel::Wgsl(map_kernel(name, body));
+    let kernel = Kernel::Compiled(map_kernel(name, body));
     let bytes: Vec<u8> = inputs.iter().flat_map(|w| w.to_le_bytes()).collect();
     let inp = dev.allocate_with(&bytes)?;
     let out = dev.allocate(bytes.len())?;

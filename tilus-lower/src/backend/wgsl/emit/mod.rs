@@ -1,5 +1,5 @@
-//! Emission: a legalized thread kernel ([`crate::legalize`]) printed as WGSL, validated by
-//! naga, with its launch contract ([`WgslKernel`]).
+//! Emission: a legalized thread kernel ([`super::legalize`]) printed as WGSL, validated by
+//! naga, with its launch contract (an [`Artifact`]).
 //!
 //! The launch contract:
 //! - pointer parameters get bindings `0..` in parameter order, workspaces the next ones in
@@ -15,15 +15,14 @@
 //!   of their word type, so `packed_len(dtype, elements)` is their byte size).
 
 pub mod namer;
-pub mod validate;
-pub mod wgsl;
+pub mod writer;
 
-pub use validate::{validate_wgsl, validate_wgsl_for};
-pub use wgsl::Writer;
+pub use super::validate::{validate_wgsl, validate_wgsl_for};
+pub use writer::Writer;
 
 use tilus_ir::dtype::DType;
 
-use crate::artifact::{WgslKernel, WgslParam, WgslWorkspace};
+use crate::artifact::{Artifact, Code, LaunchContract, ParamBinding, WgslModule, Workspace};
 use crate::error::LowerError;
 use crate::target::WgslCaps;
 use crate::thread_ir::{BufferKind, ParamKind, ThreadKernel, Ty};
@@ -97,7 +96,7 @@ fn dtype_of_ty(t: Ty) -> DType {
 /// Prints a legalized kernel as a WGSL module, validates it with naga (for an adapter with
 /// `caps`) and returns it with its launch contract. A module naga rejects is a
 /// [`LowerError::Internal`] carrying naga's diagnostic and the WGSL text.
-pub fn emit_wgsl(kernel: &ThreadKernel, caps: &WgslCaps) -> Result<WgslKernel, LowerError> {
+pub fn emit_wgsl(kernel: &ThreadKernel, caps: &WgslCaps) -> Result<Artifact, LowerError> {
     let out = emit_wgsl_unvalidated(kernel)?;
     check_wgsl(&out, caps)?;
     Ok(out)
@@ -105,11 +104,12 @@ pub fn emit_wgsl(kernel: &ThreadKernel, caps: &WgslCaps) -> Result<WgslKernel, L
 
 /// Validates an emitted kernel's WGSL with naga for an adapter with `caps`; a module naga
 /// rejects is a [`LowerError::Internal`] carrying the diagnostic and the WGSL text.
-pub fn check_wgsl(kernel: &WgslKernel, caps: &WgslCaps) -> Result<(), LowerError> {
-    validate_wgsl_for(&kernel.source, caps).map_err(|diag| {
+pub fn check_wgsl(kernel: &Artifact, caps: &WgslCaps) -> Result<(), LowerError> {
+    let source = kernel.code.text();
+    validate_wgsl_for(source, caps).map_err(|diag| {
         LowerError::Internal(format!(
-            "the WGSL emitted for kernel `{}` does not validate:\n{diag}\n--- WGSL ---\n{}",
-            kernel.name, kernel.source
+            "the WGSL emitted for kernel `{}` does not validate:\n{diag}\n--- WGSL ---\n{source}",
+            kernel.name
         ))
     })
 }
@@ -117,7 +117,7 @@ pub fn check_wgsl(kernel: &WgslKernel, caps: &WgslCaps) -> Result<(), LowerError
 /// Like [`emit_wgsl`] without the naga validation (for callers that validate separately,
 /// such as the pipeline, which times it as its own stage, or a device that validates on
 /// load).
-pub fn emit_wgsl_unvalidated(kernel: &ThreadKernel) -> Result<WgslKernel, LowerError> {
+pub fn emit_wgsl_unvalidated(kernel: &ThreadKernel) -> Result<Artifact, LowerError> {
     let bindings = Bindings::of(kernel);
     let mut writer = Writer::new(String::new(), kernel, &bindings);
     writer.write_module()?;
@@ -130,14 +130,14 @@ pub fn emit_wgsl_unvalidated(kernel: &ThreadKernel) -> Result<WgslKernel, LowerE
                 let buffer = kernel.buffers.try_get(b).ok_or_else(|| {
                     LowerError::InvalidProgram(format!("parameter #{} dangles", p.name))
                 })?;
-                WgslParam::Buffer {
+                ParamBinding::Buffer {
                     param: i,
                     dtype: p.dtype.unwrap_or(buffer.dtype),
                     binding: bindings.buffer_binding[b.index()].unwrap_or(0),
                     read_only: !kernel.writes_buffer(b),
                 }
             }
-            ParamKind::Scalar(t) => WgslParam::Scalar {
+            ParamKind::Scalar(t) => ParamBinding::Scalar {
                 param: i,
                 dtype: p.dtype.unwrap_or_else(|| dtype_of_ty(t)),
                 word: bindings.scalar_word[i].unwrap_or(0),
@@ -151,7 +151,7 @@ pub fn emit_wgsl_unvalidated(kernel: &ThreadKernel) -> Result<WgslKernel, LowerE
             BufferKind::Workspace {
                 elements,
                 requires_clean,
-            } => Some(WgslWorkspace {
+            } => Some(Workspace {
                 binding: bindings.buffer_binding[h.index()].unwrap_or(0),
                 dtype: b.dtype,
                 elements: elements.clone(),
@@ -160,16 +160,22 @@ pub fn emit_wgsl_unvalidated(kernel: &ThreadKernel) -> Result<WgslKernel, LowerE
             BufferKind::Param(_) => None,
         })
         .collect();
-    Ok(WgslKernel {
+    Ok(Artifact {
         name: kernel.name.clone(),
-        source,
-        entry_point,
-        workgroup_size: [kernel.num_threads, 1, 1],
-        params,
-        scalars_binding: bindings.scalars_binding,
-        scalar_words: bindings.scalar_words,
-        workspaces,
-        grid: kernel.grid.clone(),
-        uses_f16: false,
+        code: Code::Wgsl(WgslModule {
+            source,
+            entry_point,
+            uses_f16: false,
+        }),
+        launch: LaunchContract {
+            threads: [kernel.num_threads, 1, 1],
+            params,
+            scalars_binding: bindings.scalars_binding,
+            scalar_words: bindings.scalar_words,
+            workspaces,
+            grid: kernel.grid.clone(),
+            shared_bytes: kernel.shared_bytes,
+            assumptions: Vec::new(),
+        },
     })
 }

@@ -1,5 +1,5 @@
 //! Legalization for WGSL: rewrites a [`ThreadKernel`] into a *WGSL-legal* thread kernel,
-//! which [`crate::emit`] prints one construct at a time, deciding nothing.
+//! which [`crate::backend::wgsl::emit`] prints one construct at a time, deciding nothing.
 //!
 //! ```text
 //! ThreadKernel ─unsupported::check─► plan storage (buffers → words, shared → smem,
@@ -81,8 +81,8 @@ use std::collections::HashMap;
 
 use tilus_ir::dtype::DType;
 
-use crate::artifact::GridExpr;
 use crate::error::LowerError;
+use crate::grid::GridExpr;
 use crate::target::{NativeF16, WgslCaps};
 use crate::thread_ir::{
     Buffer, BufferId, BufferKind, ExprId, KernelBuilder, LocalId, Param, ParamKind, SharedId, Stmt,
