@@ -69,7 +69,9 @@ pub struct SimtConfig {
 }
 
 impl SimtConfig {
-    /// The default for `m` rows: `block_m` the next power of two of `m` (at most 16),
+    /// The default for `m` rows: `block_m` the next power of two of `m` (at most 4: more
+    /// rows per block make the unrolled kernel large enough that drivers take seconds to
+    /// compile it, for little gain),
     /// 32 threads along `n` with 8 columns each, no split of `k` across threads, and 32
     /// codes per thread and tile (`bits` words, 16 for `f16` weights). Measured on
     /// lavapipe (docs/perf.md): more columns per thread amortize the activation loads.
@@ -85,7 +87,7 @@ impl SimtConfig {
             wtype,
             group,
             mode,
-            block_m: m.clamp(1, 16).next_power_of_two(),
+            block_m: m.clamp(1, 4).next_power_of_two(),
             threads_n: 32,
             threads_k: 1,
             cols_per_thread: 8,

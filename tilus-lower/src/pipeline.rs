@@ -4,7 +4,8 @@
 //! VerifiedProgram
 //!   ─► layout_infer      every register/shared tensor gets a layout
 //!   ─► tile_to_thread    what one thread does (thread IR)
-//!   ─► simplify          egg rewrites of index and bit arithmetic
+//!   ─► simplify          egg rewrites of index and bit arithmetic, then forwarding of
+//!                        single-use register slots (`simplify::forward`)
 //!   ─► legalize          per backend (WGSL: u32 words, sub-byte packing, exact codecs)
 //!   ─► emit              the backend's code with its launch contract (an [`Artifact`])
 //!   ─► validate          the backend's validator (naga for WGSL)
@@ -175,6 +176,7 @@ pub fn compile(
     if opts.simplify && opts.stop_after >= Stage::Simplify {
         let (simplified, report) = timed(&mut timings, Stage::Simplify, || {
             simplify_kernel(&thread, &opts.limits)
+                .map(|(k, r)| (crate::simplify::forward::forward_slots(&k), r))
         })?;
         thread = simplified;
         out.simplify = Some(report);

@@ -32,6 +32,7 @@
 
 pub mod analysis;
 pub mod cost;
+pub mod forward;
 pub mod lang;
 pub mod rules;
 pub mod schedule;
