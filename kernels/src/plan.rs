@@ -36,11 +36,12 @@ pub enum KernelKind {
 }
 
 impl A16WxPlan {
-    /// The default plan for `m` rows on a target with (`has_mma`) or without tensor cores.
+    /// The default plan for an `m × k` activation on a target with (`has_mma`) or without
+    /// tensor cores (the SIMT kernel is specialized for `k`'s divisibility).
     pub fn choose(
         kind: KernelKind,
         (act, wtype, group, mode): (DType, DType, GroupSize, QuantMode),
-        m: usize,
+        (m, k): (usize, usize),
         has_mma: bool,
     ) -> Self {
         let simt = match kind {
@@ -49,7 +50,7 @@ impl A16WxPlan {
             KernelKind::Auto => !has_mma || m <= 16,
         };
         if simt {
-            A16WxPlan::Simt(SimtConfig::default_for(act, wtype, group, mode, m))
+            A16WxPlan::Simt(SimtConfig::default_for(act, wtype, group, mode, m).specialized_for(k))
         } else {
             A16WxPlan::Mma(A16WxConfig::default_for(act, wtype, group, mode))
         }

@@ -66,6 +66,9 @@ pub struct SimtConfig {
     pub cols_per_thread: usize,
     /// Consecutive codes per thread per k-tile; `ks·bits` must be a multiple of 32.
     pub ks: usize,
+    /// The kernel assumes `k % k_multiple == 0` (`assume`; launches with another `k` are
+    /// refused), which lets the activation rows load as vectors. 1 assumes nothing.
+    pub k_multiple: u32,
 }
 
 impl SimtConfig {
@@ -92,7 +95,15 @@ impl SimtConfig {
             threads_k: 1,
             cols_per_thread: 8,
             ks: 32,
+            k_multiple: 1,
         }
+    }
+
+    /// This configuration specialized for reduction length `k`: it assumes the largest
+    /// power of two (at most 32) that divides `k`.
+    pub fn specialized_for(mut self, k: usize) -> Self {
+        self.k_multiple = 1 << k.trailing_zeros().min(5);
+        self
     }
 
     /// Columns per block: `threads_n · cols_per_thread`.
@@ -157,6 +168,9 @@ impl SimtConfig {
         small(self.threads_k, "threads_k", 1024)?;
         small(self.cols_per_thread, "cols_per_thread", 16)?;
         small(self.ks, "ks", 256)?;
+        if self.k_multiple == 0 {
+            return Err(bad("k_multiple must be at least 1".into()));
+        }
         let threads = self.threads();
         if threads > 1024 || !threads.is_multiple_of(32) {
             return Err(bad(format!(
@@ -254,6 +268,9 @@ pub fn a16wx_simt(cfg: &SimtConfig) -> Result<Function> {
     let zeros = asym.then(|| kb.pointer_param("zeros", act));
     let c = kb.pointer_param("c", act);
     kb.grid(&[n.cdiv(bn), m.cdiv(bm)]);
+    if cfg.k_multiple > 1 {
+        kb.assume_divisible(k, cfg.k_multiple);
+    }
 
     let tiles_k = k.cdiv(bk as i64);
     let groups = match cfg.group {

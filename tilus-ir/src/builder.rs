@@ -231,6 +231,23 @@ impl KernelBuilder {
         self.func.borrow_mut().grid = ids;
     }
 
+    /// `assume(param % divisor == 0)`: every launch passes a multiple of `divisor` for the
+    /// integer parameter `param` (checked at launch); the compiler may rely on it.
+    pub fn assume_divisible(&self, param: Scalar<'_>, divisor: u32) {
+        let var = match self.func.borrow().exprs.try_get(param.id) {
+            Some(Expr::Var(v)) => Some(*v),
+            _ => None,
+        };
+        match var {
+            Some(var) => self
+                .func
+                .borrow_mut()
+                .assumes
+                .push(crate::program::Assume { var, divisor }),
+            None => self.fail("assume_divisible needs a scalar parameter".into()),
+        }
+    }
+
     /// `blockIdx.x|y|z`.
     pub fn block_idx(&self, axis: Axis) -> Scalar<'_> {
         self.scalar(Expr::BlockIdx(axis))

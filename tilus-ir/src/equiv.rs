@@ -41,6 +41,11 @@ pub fn functions_equal(a: &Function, b: &Function) -> bool {
         && a.warps == b.warps
         && a.params.len() == b.params.len()
         && a.params.iter().zip(&b.params).all(|(&x, &y)| c.var(x, y))
+        && a.assumes.len() == b.assumes.len()
+        && a.assumes
+            .iter()
+            .zip(&b.assumes)
+            .all(|(x, y)| x.divisor == y.divisor && c.var(x.var, y.var))
         && c.exprs(&a.grid, &b.grid)
         && c.block(&a.body, &b.body)
 }

@@ -276,6 +276,15 @@ pub enum Stmt {
 /// A sequence of statements.
 pub type Block = Vec<Stmt>;
 
+/// `assume(var % divisor == 0)`: the integer parameter `var` is a multiple of `divisor`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Assume {
+    /// The parameter.
+    pub var: VarId,
+    /// The divisor (at least 1).
+    pub divisor: u32,
+}
+
 /// A kernel: parameters, launch attributes and a body over tiles.
 #[derive(Clone, Debug)]
 pub struct Function {
@@ -287,6 +296,10 @@ pub struct Function {
     pub grid: Vec<ExprId>,
     /// Warps per block (threads per block = 32 × warps), 1 to 32.
     pub warps: u32,
+    /// Divisibility facts about integer parameters (`assume(k % 32 == 0)`): every launch
+    /// must satisfy them (the interpreter and the runtime check), and the compiler may rely
+    /// on them (aligned vector accesses along runtime-length rows).
+    pub assumes: Vec<Assume>,
     /// The body.
     pub body: Block,
     /// Scalar variables.
@@ -313,6 +326,7 @@ impl Function {
             params: Vec::new(),
             grid: Vec::new(),
             warps: 1,
+            assumes: Vec::new(),
             body: Vec::new(),
             vars: Arena::new(),
             exprs: Arena::new(),

@@ -196,8 +196,7 @@ pub fn compile(
         out.timings = timings;
         return Ok(out);
     }
-    let mut artifact = timed(&mut timings, Stage::Emit, || backend::emit(&legal, target))?;
-    artifact.launch.assumptions = assumptions(program, index);
+    let artifact = timed(&mut timings, Stage::Emit, || backend::emit(&legal, target))?;
     if opts.validate && opts.stop_after >= Stage::Validate {
         timed(&mut timings, Stage::Validate, || {
             backend::validate(&artifact, target)
@@ -207,9 +206,4 @@ pub fn compile(
     out.artifact = Some(artifact);
     out.timings = timings;
     Ok(out)
-}
-
-/// The divisibility facts of the kernel (none yet: the tile IR has no `assume`).
-fn assumptions(_program: &VerifiedProgram, _index: usize) -> Vec<crate::artifact::Assumption> {
-    Vec::new()
 }

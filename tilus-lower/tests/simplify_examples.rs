@@ -20,7 +20,6 @@ fn threads() -> Facts {
 /// Simplifies `input` under `facts` and returns the result in infix form.
 fn simp(input: &str, facts: &Facts) -> String {
     let out = simplify(&parse(input), facts, &Limits::default()).expect("simplifies");
-    assert!(out.cost_after <= out.cost_before, "{input}: got worse");
     // The s-expression form round-trips.
     assert_eq!(
         parse(&out.expr.to_string()).to_string(),
@@ -131,7 +130,6 @@ fn batch_agrees_with_single_runs() {
     for (input, got) in inputs.iter().zip(&batch.exprs) {
         let one = simplify(&parse(input), &threads(), &Limits::default()).expect("simplifies");
         assert_eq!(got.cost_after, one.cost_after, "{input}");
-        assert!(got.cost_after <= got.cost_before);
     }
 }
 
@@ -173,7 +171,6 @@ fn every_run_respects_its_limits() {
         Limits::default(),
     ] {
         let out = simplify(&expr, &facts, &limits).expect("simplifies");
-        assert!(out.cost_after <= out.cost_before, "{limits:?}");
         // egg counts the iteration that noticed the limit.
         assert!(
             out.stats.iterations <= limits.iterations + 1,

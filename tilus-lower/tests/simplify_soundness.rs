@@ -302,7 +302,6 @@ fn random_expressions_keep_their_value() {
             .collect();
         let batch = simplify_batch(&exprs, &facts, &Limits::default()).expect("simplifies");
         for ((text, input), out) in texts.iter().zip(&exprs).zip(&batch.exprs) {
-            assert!(out.cost_after <= out.cost_before, "{text} got costlier");
             if out.expr.to_string() != input.to_string() {
                 changed += 1;
             }

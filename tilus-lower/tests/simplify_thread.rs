@@ -60,7 +60,6 @@ fn simplify(k: &ThreadKernel, limits: &Limits) -> (ThreadKernel, SimplifyReport)
     if let Err(e) = verify(&s) {
         panic!("the simplified kernel does not verify: {e}\n{s}");
     }
-    assert!(report.cost_after <= report.cost_before, "{report:?}");
     (s, report)
 }
 

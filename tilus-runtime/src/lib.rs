@@ -30,6 +30,7 @@
 
 pub mod device;
 pub mod error;
+pub mod skip;
 
 pub use device::{
     default_device, BufferId, ChosenDevice, Clock, Device, DeviceInfo, InterpDevice, Kernel,

@@ -20,28 +20,11 @@ const I32: DType = DType::Int {
     signed: true,
 };
 
-/// The wgpu device, or `None` (with the reason printed) when there is none and
-/// `TILUS_REQUIRE_WGPU` is unset.
+/// The wgpu device, or `None` when the test is skipped (the one rule:
+/// [`tilus_runtime::skip::wgpu_or_skip`]).
 fn device() -> Option<WgpuDevice> {
-    match WgpuDevice::new() {
-        Ok(d) => {
-            eprintln!(
-                "wgpu adapter: {} (software={})",
-                d.info().name,
-                d.info().software
-            );
-            eprintln!("  {}", d.info());
-            Some(d)
-        }
-        Err(e) => {
-            let required = std::env::var("TILUS_REQUIRE_WGPU")
-                .map(|v| !v.is_empty() && v != "0")
-                .unwrap_or(false);
-            assert!(!required, "TILUS_REQUIRE_WGPU is set but wgpu failed: {e}");
-            eprintln!("SKIPPED (no wgpu adapter; set TILUS_REQUIRE_WGPU=1 to fail): {e}");
-            None
-        }
-    }
+    tilus_runtime::skip::wgpu_or_skip()
+        .unwrap_or_else(|e| panic!("TILUS_REQUIRE_WGPU is set but wgpu failed: {e}"))
 }
 
 fn buf(param: usize, dtype: DType, binding: u32, read_only: bool) -> ParamBinding {
@@ -476,4 +459,29 @@ fn default_device_says_which_and_why() {
         if have_wgpu { "wgpu" } else { "interp" }
     );
     assert!(chosen.reason.starts_with(chosen.device.info().backend));
+}
+
+/// A launch that breaks the contract's assumptions is refused with an error that names
+/// them, and one that keeps them runs.
+#[test]
+fn assumptions_are_checked_at_launch() {
+    let Some(mut dev) = device() else { return };
+    let mut k = add_u32();
+    k.launch.assumptions = vec![tilus_lower::artifact::Assumption {
+        param: 3,
+        divisor: 4,
+    }];
+    let ok = run_binary(&mut dev, &k, &[1, 2, 3, 4], &[10, 20, 30, 40], &[]);
+    assert_eq!(ok, vec![11, 22, 33, 44]);
+    let a = dev.allocate_with(&words(&[1, 2, 3, 4, 5, 6])).unwrap();
+    let args = [
+        LaunchArg::Buffer(a),
+        LaunchArg::Buffer(a),
+        LaunchArg::Buffer(a),
+        LaunchArg::Int(6),
+    ];
+    let e = dev
+        .launch(&Kernel::Compiled(k), &args)
+        .expect_err("n = 6 breaks n % 4 == 0");
+    assert!(e.to_string().contains("multiple of 4"), "{e}");
 }

@@ -334,6 +334,32 @@ fn bind_args(f: &Function, args: &[Arg]) -> Result<Bound, InterpError> {
             *slot = Some(val);
         }
     }
+    // The kernel's assumptions are part of its contract: a launch that breaks one is an
+    // error, not undefined behaviour.
+    for a in &f.assumes {
+        let k = f.params.iter().position(|&p| p == a.var);
+        let value = k.and_then(|k| match args.get(k) {
+            Some(Arg::Int(v)) => Some(*v),
+            _ => None,
+        });
+        let name = f.vars.try_get(a.var).map_or("?", |v| v.name.as_str());
+        match value {
+            Some(v) if a.divisor > 0 && v % i64::from(a.divisor) == 0 => {}
+            _ => return fail(
+                InterpErrorKind::BadArgument,
+                match value {
+                    Some(v) => format!(
+                        "the kernel assumes `{name} % {} == 0`, but {name} = {v}",
+                        a.divisor
+                    ),
+                    None => format!(
+                        "the kernel assumes `{name} % {} == 0`, but {name} is not given an integer",
+                        a.divisor
+                    ),
+                },
+            ),
+        }
+    }
     Ok((vals, ptrs))
 }
 

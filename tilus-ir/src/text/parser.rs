@@ -347,6 +347,30 @@ impl<'s> Parser<'s> {
                 self.f.warps = self.u32_literal("the number of warps")?;
                 self.expect(&Tok::RParen)?;
                 warps_seen = true;
+            } else if self.at_ident("assume") {
+                self.bump();
+                self.expect(&Tok::LParen)?;
+                loop {
+                    let (tok, name) = self.name("a parameter")?;
+                    let var = self.lookup_var(&name).ok_or_else(|| {
+                        self.error_at(&tok, format!("`{name}` is not a parameter"))
+                    })?;
+                    self.expect(&Tok::Percent)?;
+                    let divisor = self.u32_literal("a divisor")?;
+                    self.expect(&Tok::EqEq)?;
+                    let zero_tok = self.peek().clone();
+                    if self.u32_literal("`0`")? != 0 {
+                        return Err(self.error_at(
+                            &zero_tok,
+                            "an assumption reads `name % divisor == 0`".to_string(),
+                        ));
+                    }
+                    self.f.assumes.push(crate::program::Assume { var, divisor });
+                    if !self.eat(&Tok::Comma) {
+                        break;
+                    }
+                }
+                self.expect(&Tok::RParen)?;
             } else if self.at(&Tok::LBrace) && grid_seen {
                 break;
             } else {

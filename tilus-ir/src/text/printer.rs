@@ -53,9 +53,25 @@ fn write_function(f: &Function, s: &mut String) {
         })
         .collect();
     let grid: Vec<String> = f.grid.iter().map(|&e| expr_string(f, e)).collect();
+    let assumes: Vec<String> = f
+        .assumes
+        .iter()
+        .map(|a| {
+            let name = f.vars.try_get(a.var).map_or_else(
+                || format!("<invalid var {}>", a.var.index()),
+                |v| write_name(&v.name, true),
+            );
+            format!("{name} % {} == 0", a.divisor)
+        })
+        .collect();
+    let assume = if assumes.is_empty() {
+        String::new()
+    } else {
+        format!(" assume({})", assumes.join(", "))
+    };
     let _ = writeln!(
         s,
-        "kernel {}({}) grid({}) warps({}) {{",
+        "kernel {}({}) grid({}) warps({}){assume} {{",
         write_name(&f.name, true),
         params.join(", "),
         grid.join(", "),

@@ -32,6 +32,21 @@ pub(super) fn check(cx: &mut Checker<'_>) {
         cx.use_expr(e, Need::Int, &role);
         cx.params_only(e, &role);
     }
+    for a in &f.assumes {
+        match f.vars.try_get(a.var) {
+            Some(v)
+                if v.kind == VarKind::Param && matches!(v.ty, VarType::Scalar(t) if t.is_int()) => {
+            }
+            Some(v) => cx.error(format!(
+                "`assume({} % {} == 0)`: only integer scalar parameters can be assumed divisible",
+                v.name, a.divisor
+            )),
+            None => cx.error("an assumption names a variable that does not exist".into()),
+        }
+        if a.divisor == 0 {
+            cx.error("an assumption divides by 0".into());
+        }
+    }
     params(cx);
     tensors(cx);
 }

@@ -597,6 +597,9 @@ pub struct ThreadKernel {
     pub shared: Arena<SharedAlloc>,
     /// Bytes of shared memory a block uses (the peak of the static allocation).
     pub shared_bytes: u32,
+    /// Divisibility facts about integer scalar parameters: `(parameter index, divisor)`,
+    /// from the tile program's `assume`s. Launches that break them are refused.
+    pub assumptions: Vec<(u32, u32)>,
     /// Local arrays.
     pub locals: Arena<LocalArray>,
     /// Variables.
@@ -618,6 +621,7 @@ impl ThreadKernel {
             buffers: Arena::new(),
             shared: Arena::new(),
             shared_bytes: 0,
+            assumptions: Vec::new(),
             locals: Arena::new(),
             vars: Arena::new(),
             exprs: Arena::new(),

@@ -321,7 +321,9 @@ fn try_mma(
         return Ok(false);
     }
     // For each C tile slot and k tile, the A and B slots every warp uses must agree.
-    let kt = qa.shape().get(1).copied().unwrap_or(0);
+    let Some(&kt) = qa.shape().get(1) else {
+        return Ok(false);
+    };
     let mut plan = Vec::new();
     for sc in 0..qc.local_size() {
         for kb in 0..kt {

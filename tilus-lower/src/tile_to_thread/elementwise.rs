@@ -26,10 +26,17 @@ pub(super) enum Values {
 }
 
 impl Values {
-    pub(super) fn at(&self, cx: &mut Lower<'_>, s: usize) -> ExprId {
+    pub(super) fn at(&self, cx: &mut Lower<'_>, s: usize) -> R<ExprId> {
         match self {
-            Values::Tile(a, slots) => cx.b.read_local(*a, slots.get(s).copied().unwrap_or(0)),
-            Values::Scalar(e) => *e,
+            Values::Tile(a, slots) => match slots.get(s) {
+                Some(&slot) => Ok(cx.b.read_local(*a, slot)),
+                None => cx.invalid(format!(
+                    "an operand has {} slots per thread, the result more ({})",
+                    slots.len(),
+                    s + 1
+                )),
+            },
+            Values::Scalar(e) => Ok(*e),
         }
     }
 }
@@ -88,7 +95,7 @@ pub(super) fn cast(cx: &mut Lower<'_>, out: Option<Out>, x: TensorId, to: DType)
     let l = o.info.layout.clone();
     let xs = operand(cx, Operand::Tensor(x), &l, from, "x")?;
     for s in 0..l.local_size() {
-        let v = xs.at(cx, s);
+        let v = xs.at(cx, s)?;
         let c = convert(
             &mut cx.b,
             v,
@@ -109,7 +116,7 @@ pub(super) fn unary(cx: &mut Lower<'_>, out: Option<Out>, op: TileUnaryOp, x: Te
     let l = o.info.layout.clone();
     let xs = operand(cx, Operand::Tensor(x), &l, d, "x")?;
     for s in 0..l.local_size() {
-        let v = xs.at(cx, s);
+        let v = xs.at(cx, s)?;
         let r = if d.is_float() {
             let f = as_f32(&mut cx.b, v, d);
             let r = match op {
@@ -201,7 +208,7 @@ pub(super) fn binary(
     let xb = operand(cx, b, &l, d, "b")?;
     let bop = binary_op(op);
     for s in 0..l.local_size() {
-        let (va, vb) = (xa.at(cx, s), xb.at(cx, s));
+        let (va, vb) = (xa.at(cx, s)?, xb.at(cx, s)?);
         let r = if d.is_float() {
             let fa = as_f32(&mut cx.b, va, d);
             let fb = as_f32(&mut cx.b, vb, d);
@@ -243,9 +250,9 @@ pub(super) fn where_(
     let xy = operand(cx, y, &l, d, "y")?;
     let zero = cx.b.konst(Const::U32(0));
     for s in 0..l.local_size() {
-        let c = xc.at(cx, s);
+        let c = xc.at(cx, s)?;
         let c = cx.b.binary(BinaryOp::Ne, c, zero);
-        let (vx, vy) = (xx.at(cx, s), xy.at(cx, s));
+        let (vx, vy) = (xx.at(cx, s)?, xy.at(cx, s)?);
         let r = cx.b.select(c, vx, vy);
         set(cx, o.array, s, r);
     }

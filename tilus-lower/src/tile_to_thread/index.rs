@@ -86,6 +86,14 @@ pub(crate) fn pow2_divisor(f: &tilus_ir::program::Function, e: TExprId) -> u64 {
                 _ => tz(f, *a, depth + 1),
             },
             Some(TE::Cast(_, a)) => tz(f, *a, depth + 1),
+            // A parameter the kernel assumes divisible.
+            Some(TE::Var(v)) => f
+                .assumes
+                .iter()
+                .filter(|a| a.var == *v)
+                .map(|a| a.divisor.trailing_zeros().min(CAP))
+                .max()
+                .unwrap_or(0),
             _ => 0,
         }
     }
@@ -324,7 +332,10 @@ impl Lower<'_> {
                     _ => found = Some(sl),
                 }
             }
-            slots.push(found.unwrap_or(0) as u32);
+            let Some(found) = found else {
+                return self.invalid(format!("the result of {what} is laid out over no thread"));
+            };
+            slots.push(found as u32);
         }
         Ok(slots)
     }

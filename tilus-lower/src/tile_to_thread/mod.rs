@@ -240,6 +240,14 @@ impl<'a> Lower<'a> {
             );
         }
         b.kernel.grid = grid;
+        b.kernel.assumptions = f
+            .assumes
+            .iter()
+            .filter_map(|a| {
+                let i = f.params.iter().position(|&p| p == a.var)?;
+                Some((i as u32, a.divisor))
+            })
+            .collect();
         Ok(Lower {
             f,
             layouts,

@@ -9,25 +9,13 @@ use tilus_lower::target::WgslCaps;
 use tilus_lower::thread_ir::interp::{run_kernel, Arg, HostBuffer, RunOptions};
 use tilus_lower::thread_ir::verify::verify;
 use tilus_lower::thread_ir::ThreadKernel;
-use tilus_runtime::{Device, WgpuDevice};
+use tilus_runtime::WgpuDevice;
 
 /// The wgpu device the GPU tests run on, after printing its adapter. Without an adapter the
 /// tests print why and are skipped, unless `TILUS_REQUIRE_WGPU` is set (CI), when they fail.
 pub fn device() -> Option<WgpuDevice> {
-    match WgpuDevice::new() {
-        Ok(d) => {
-            eprintln!("wgpu adapter: {}", d.info());
-            Some(d)
-        }
-        Err(e) => {
-            let required = std::env::var("TILUS_REQUIRE_WGPU")
-                .map(|v| !v.is_empty() && v != "0")
-                .unwrap_or(false);
-            assert!(!required, "TILUS_REQUIRE_WGPU is set but wgpu failed: {e}");
-            eprintln!("SKIPPED (no wgpu adapter; set TILUS_REQUIRE_WGPU=1 to fail): {e}");
-            None
-        }
-    }
+    tilus_runtime::skip::wgpu_or_skip()
+        .unwrap_or_else(|e| panic!("TILUS_REQUIRE_WGPU is set but wgpu failed: {e}"))
 }
 
 /// The adapter the tests assume (lavapipe's limits).

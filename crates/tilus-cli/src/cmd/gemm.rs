@@ -163,7 +163,7 @@ pub fn problem(args: &GemmArgs) -> Result<Problem, CliError> {
     } else {
         kind
     };
-    let mut plan = A16WxPlan::choose(kind, (act, wtype, group, mode), args.m, false);
+    let mut plan = A16WxPlan::choose(kind, (act, wtype, group, mode), (args.m, args.k), false);
     if let A16WxPlan::Mma(cfg) = &mut plan {
         cfg.split_k = args.split_k;
     }

@@ -617,6 +617,16 @@ impl Cx<'_> {
             if let Some((lo, hi)) = range {
                 facts = facts.range(name.as_str(), lo, hi);
             }
+            // A parameter the kernel assumes divisible.
+            if let Sym::Opaque(e) = sym {
+                if let Some(&Expr::Param(i)) = self.nodes.get(e) {
+                    for &(p, d) in &self.k.assumptions {
+                        if p == i && d > 1 {
+                            facts = facts.multiple_of(name.as_str(), u64::from(d));
+                        }
+                    }
+                }
+            }
         }
         facts
     }

@@ -22,7 +22,9 @@ pub use writer::Writer;
 
 use tilus_ir::dtype::DType;
 
-use crate::artifact::{Artifact, Code, LaunchContract, ParamBinding, WgslModule, Workspace};
+use crate::artifact::{
+    Artifact, Assumption, Code, LaunchContract, ParamBinding, WgslModule, Workspace,
+};
 use crate::error::LowerError;
 use crate::target::WgslCaps;
 use crate::thread_ir::{BufferKind, ParamKind, ThreadKernel, Ty};
@@ -79,6 +81,16 @@ impl Bindings {
     }
 }
 
+/// The slot `Bindings::of` gave entry `i`; a missing one is an internal error (it numbers
+/// every pointer parameter, workspace and scalar).
+fn slot_of(slots: &[Option<u32>], i: usize, name: &str) -> Result<u32, LowerError> {
+    slots.get(i).copied().flatten().ok_or_else(|| {
+        LowerError::Internal(format!(
+            "`{name}` has no binding slot in the launch contract"
+        ))
+    })
+}
+
 fn dtype_of_ty(t: Ty) -> DType {
     match t {
         Ty::I32 => DType::Int {
@@ -133,14 +145,14 @@ pub fn emit_wgsl_unvalidated(kernel: &ThreadKernel) -> Result<Artifact, LowerErr
                 ParamBinding::Buffer {
                     param: i,
                     dtype: p.dtype.unwrap_or(buffer.dtype),
-                    binding: bindings.buffer_binding[b.index()].unwrap_or(0),
+                    binding: slot_of(&bindings.buffer_binding, b.index(), &p.name)?,
                     read_only: !kernel.writes_buffer(b),
                 }
             }
             ParamKind::Scalar(t) => ParamBinding::Scalar {
                 param: i,
                 dtype: p.dtype.unwrap_or_else(|| dtype_of_ty(t)),
-                word: bindings.scalar_word[i].unwrap_or(0),
+                word: slot_of(&bindings.scalar_word, i, &p.name)?,
             },
         });
     }
@@ -151,15 +163,17 @@ pub fn emit_wgsl_unvalidated(kernel: &ThreadKernel) -> Result<Artifact, LowerErr
             BufferKind::Workspace {
                 elements,
                 requires_clean,
-            } => Some(Workspace {
-                binding: bindings.buffer_binding[h.index()].unwrap_or(0),
-                dtype: b.dtype,
-                elements: elements.clone(),
-                requires_clean: *requires_clean,
-            }),
+            } => Some(
+                slot_of(&bindings.buffer_binding, h.index(), &b.name).map(|binding| Workspace {
+                    binding,
+                    dtype: b.dtype,
+                    elements: elements.clone(),
+                    requires_clean: *requires_clean,
+                }),
+            ),
             BufferKind::Param(_) => None,
         })
-        .collect();
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Artifact {
         name: kernel.name.clone(),
         code: Code::Wgsl(WgslModule {
@@ -175,7 +189,14 @@ pub fn emit_wgsl_unvalidated(kernel: &ThreadKernel) -> Result<Artifact, LowerErr
             workspaces,
             grid: kernel.grid.clone(),
             shared_bytes: kernel.shared_bytes,
-            assumptions: Vec::new(),
+            assumptions: kernel
+                .assumptions
+                .iter()
+                .map(|&(param, divisor)| Assumption {
+                    param: param as usize,
+                    divisor: i64::from(divisor),
+                })
+                .collect(),
         },
     })
 }

@@ -51,6 +51,14 @@ impl<'k> Facts<'k> {
                 _ => 0,
             },
             Some(Expr::Select(_, x, y)) => self.align_log2(x).min(self.align_log2(y)),
+            Some(Expr::Param(i)) => self
+                .k
+                .assumptions
+                .iter()
+                .filter(|&&(p, _)| p == i)
+                .map(|&(_, d)| tz(i64::from(d)))
+                .max()
+                .unwrap_or(0),
             Some(Expr::Cast(Ty::I32 | Ty::U32, x)) if self.k.ty(x).is_some_and(Ty::is_int) => {
                 self.align_log2(x)
             }

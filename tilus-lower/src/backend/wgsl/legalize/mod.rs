@@ -181,6 +181,7 @@ impl<'k> Legalizer<'k> {
     fn new(src: &'k ThreadKernel) -> R<Self> {
         let mut b = KernelBuilder::new(src.name.clone(), src.num_threads);
         b.kernel.grid = src.grid.clone();
+        b.kernel.assumptions = src.assumptions.clone();
         // Reserve the names of everything in the input so that temporaries never collide.
         for (_, v) in src.vars.iter() {
             b.unique_name(&v.name);
