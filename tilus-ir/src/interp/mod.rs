@@ -345,19 +345,21 @@ fn bind_args(f: &Function, args: &[Arg]) -> Result<Bound, InterpError> {
         let name = f.vars.try_get(a.var).map_or("?", |v| v.name.as_str());
         match value {
             Some(v) if a.divisor > 0 && v % i64::from(a.divisor) == 0 => {}
-            _ => return fail(
-                InterpErrorKind::BadArgument,
-                match value {
-                    Some(v) => format!(
-                        "the kernel assumes `{name} % {} == 0`, but {name} = {v}",
-                        a.divisor
-                    ),
-                    None => format!(
+            _ => {
+                return fail(
+                    InterpErrorKind::BadArgument,
+                    match value {
+                        Some(v) => format!(
+                            "the kernel assumes `{name} % {} == 0`, but {name} = {v}",
+                            a.divisor
+                        ),
+                        None => format!(
                         "the kernel assumes `{name} % {} == 0`, but {name} is not given an integer",
                         a.divisor
                     ),
-                },
-            ),
+                    },
+                )
+            }
         }
     }
     Ok((vals, ptrs))

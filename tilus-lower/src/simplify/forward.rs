@@ -116,6 +116,7 @@ fn writes(body: &[Stmt], w: &mut Writes) {
             | Stmt::WaitGroup(_)
             | Stmt::WaitAll
             | Stmt::Barrier
+            | Stmt::SharedBarrier
             | Stmt::SemAcquire { .. }
             | Stmt::SemRelease { .. }
             | Stmt::Atomic { .. } => {}
@@ -148,6 +149,7 @@ fn operands(s: &Stmt) -> Vec<ExprId> {
         | Stmt::WaitGroup(_)
         | Stmt::WaitAll
         | Stmt::Barrier
+        | Stmt::SharedBarrier
         | Stmt::Mma { .. } => Vec::new(),
     }
 }

@@ -492,6 +492,10 @@ pub enum Stmt {
     /// Block-wide barrier (`bar.sync` / `workgroupBarrier`), also a memory fence for shared
     /// and global memory within the block.
     Barrier,
+    /// A block-wide barrier that needs to order shared memory only: the form backends give a
+    /// [`Stmt::Barrier`] that no global write can precede (WGSL: `workgroupBarrier` without
+    /// `storageBarrier`). Executes like a barrier.
+    SharedBarrier,
     /// Warp-collective matrix multiply-accumulate `D = A·B + C` on the lanes' fragments;
     /// each element of D is `c + Σ_k a·b` accumulated in `f32`, k ascending, rounded after
     /// every step (tensor cores may differ within the dot bound).

@@ -276,6 +276,7 @@ fn write_stmt(w: &mut String, k: &ThreadKernel, s: &Stmt, depth: usize) -> fmt::
         Stmt::WaitGroup(n) => write!(w, "cp.async.wait_group {n}")?,
         Stmt::WaitAll => w.push_str("cp.async.wait_all"),
         Stmt::Barrier => w.push_str("barrier"),
+        Stmt::SharedBarrier => w.push_str("barrier.shared"),
         Stmt::Mma {
             shape: _,
             dtype,

@@ -322,7 +322,11 @@ impl Cx<'_> {
                 self.mask(*mask)?;
                 same_dtype(a, b, "cp.async")
             }
-            Stmt::CommitGroup | Stmt::WaitGroup(_) | Stmt::WaitAll | Stmt::Barrier => Ok(()),
+            Stmt::CommitGroup
+            | Stmt::WaitGroup(_)
+            | Stmt::WaitAll
+            | Stmt::Barrier
+            | Stmt::SharedBarrier => Ok(()),
             Stmt::Mma {
                 dtype, a, b, c, d, ..
             } => {

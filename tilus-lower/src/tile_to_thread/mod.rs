@@ -195,6 +195,77 @@ enum VarKindMap {
     Pointer(BufferId),
     /// A thread variable.
     Var(VarId),
+    /// A value fixed by unrolling (the loop variable of an unrolled iteration).
+    Value(ExprId),
+}
+
+/// Iterations a loop may be fully unrolled into.
+const MAX_UNROLL: i64 = 256;
+
+impl Lower<'_> {
+    /// Honors an unroll hint on a loop with constant bounds: `full` repeats the body once
+    /// per iteration with the loop variable a constant; `factor(n)` (when `n` divides the
+    /// trip count) runs a loop of `trips / n` iterations whose body is `n` copies, the
+    /// variable of copy `j` being `i + j·step`. `false` when the loop stays as it is (no hint,
+    /// runtime bounds, more than [`MAX_UNROLL`] copies, a factor that does not divide).
+    fn unrolled(
+        &mut self,
+        var: tilus_ir::program::VarId,
+        (start, end, step): (ExprId, ExprId, ExprId),
+        unroll: tilus_ir::program::Unroll,
+        body: &[TileStmt],
+    ) -> R<bool> {
+        use tilus_ir::program::Unroll;
+        let (Some(s), Some(e), Some(st)) = (
+            self.b.as_i32(start),
+            self.b.as_i32(end),
+            self.b.as_i32(step),
+        ) else {
+            return Ok(false);
+        };
+        let (s, e, st) = (i64::from(s), i64::from(e), i64::from(st));
+        if st <= 0 {
+            return Ok(false);
+        }
+        let trips = if e > s { (e - s + st - 1) / st } else { 0 };
+        match unroll {
+            Unroll::None => Ok(false),
+            Unroll::Full if trips <= MAX_UNROLL => {
+                for i in 0..trips {
+                    let v = self.b.i32((s + i * st) as i32);
+                    self.vars.insert(var, VarKindMap::Value(v));
+                    self.block(body)?;
+                }
+                Ok(true)
+            }
+            Unroll::Factor(n)
+                if n > 1 && i64::from(n) <= MAX_UNROLL && trips % i64::from(n) == 0 =>
+            {
+                let n = i64::from(n);
+                let name = self.f.vars.try_get(var).map_or("i", |v| v.name.as_str());
+                let tv = self.b.var(name, Ty::I32);
+                let outer = self.b.read_var(tv);
+                self.b.open();
+                for j in 0..n {
+                    let off = self.b.i32((j * st) as i32);
+                    let v = self.b.add(outer, off);
+                    self.vars.insert(var, VarKindMap::Value(v));
+                    self.block(body)?;
+                }
+                let inner = self.b.close();
+                let big = self.b.i32((st * n) as i32);
+                self.b.push(Stmt::For {
+                    var: tv,
+                    start,
+                    end,
+                    step: big,
+                    body: inner,
+                });
+                Ok(true)
+            }
+            Unroll::Full | Unroll::Factor(_) => Ok(false),
+        }
+    }
 }
 
 impl<'a> Lower<'a> {
@@ -328,11 +399,15 @@ impl<'a> Lower<'a> {
                 end,
                 step,
                 body,
+                unroll,
                 ..
             } => {
                 let start = self.index_expr(*start)?;
                 let end = self.index_expr(*end)?;
                 let step = self.index_expr(*step)?;
+                if self.unrolled(*var, (start, end, step), *unroll, body)? {
+                    return Ok(());
+                }
                 let name = self.f.vars.try_get(*var).map_or("i", |v| v.name.as_str());
                 let tv = self.b.var(name, Ty::I32);
                 self.vars.insert(*var, VarKindMap::Var(tv));

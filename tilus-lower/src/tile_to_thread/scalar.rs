@@ -306,6 +306,7 @@ impl Lower<'_> {
             TE::Var(v) => match self.vars.get(&v).copied() {
                 Some(VarKindMap::Param(i)) => self.b.expr(Expr::Param(i)),
                 Some(VarKindMap::Var(tv)) => self.b.read_var(tv),
+                Some(VarKindMap::Value(e)) => e,
                 Some(VarKindMap::Pointer(_)) => {
                     return self.invalid("a pointer parameter used as a scalar")
                 }

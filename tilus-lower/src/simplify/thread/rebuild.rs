@@ -160,6 +160,7 @@ pub(super) fn stmt_exprs(s: &Stmt) -> Vec<ExprId> {
         | Stmt::WaitGroup(_)
         | Stmt::WaitAll
         | Stmt::Barrier
+        | Stmt::SharedBarrier
         | Stmt::Mma { .. } => Vec::new(),
     }
 }
@@ -218,6 +219,7 @@ fn with_exprs(s: &Stmt, new: &[ExprId], mut bodies: Vec<Vec<Stmt>>) -> Option<St
         | Stmt::WaitGroup(_)
         | Stmt::WaitAll
         | Stmt::Barrier
+        | Stmt::SharedBarrier
         | Stmt::Mma { .. } => {}
     }
     Some(s)

@@ -513,7 +513,7 @@ impl<'k> Thread<'k> {
                 let g = std::mem::take(&mut self.open);
                 self.complete(k, shared, g)?;
             }
-            Stmt::Barrier => {
+            Stmt::Barrier | Stmt::SharedBarrier => {
                 self.state = State::Barrier(stmt);
                 return Ok(true);
             }

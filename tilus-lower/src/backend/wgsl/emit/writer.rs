@@ -327,6 +327,7 @@ impl<'a, W: Write> Writer<'a, W> {
                 self.line("workgroupBarrier();")?;
                 self.line("storageBarrier();")
             }
+            Stmt::SharedBarrier => self.line("workgroupBarrier();"),
             Stmt::For {
                 var,
                 start,

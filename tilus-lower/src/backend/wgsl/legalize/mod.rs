@@ -54,7 +54,9 @@
 //!   IR; WGSL defines `x / 0 = x` where the thread IR reports an error, which lowering never
 //!   produces for valid programs.
 //! - **Other statements**: `cp.async` becomes a synchronous copy (the source is read and
-//!   the destination written at once), commit/wait disappear, barriers stay.
+//!   the destination written at once), commit/wait disappear, barriers stay; a barrier no
+//!   global write can precede orders workgroup memory only ([`Stmt::SharedBarrier`],
+//!   `fences.rs`).
 //!   `mma`, `ldmatrix` and semaphores are rejected with a [`LowerError::Unsupported`].
 //! - **Temporaries** (word buffers of a load, word indices, offsets) are local arrays and
 //!   variables reused from one input statement to the next; a non-leaf expression node used
@@ -70,6 +72,7 @@
 
 mod exprs;
 mod facts;
+mod fences;
 pub mod floats;
 mod locals;
 mod memory;
@@ -102,7 +105,8 @@ pub fn legalize_wgsl(kernel: &ThreadKernel, caps: &WgslCaps) -> Result<ThreadKer
     unsupported::check(kernel, caps)?;
     let mut cx = Legalizer::new(kernel)?;
     cx.f16_native = caps.f16_native;
-    let body = cx.block(&kernel.body)?;
+    let mut body = cx.block(&kernel.body)?;
+    fences::relax(&mut body, false);
     let body = share::bind(&mut cx.b, body);
     Ok(cx.finish(body))
 }
@@ -360,7 +364,7 @@ impl<'k> Legalizer<'k> {
             } => self.copy(out, *dst, *src, *width, *mask)?,
             // cp.async is synchronous here: nothing to commit or wait for.
             Stmt::CommitGroup | Stmt::WaitGroup(_) | Stmt::WaitAll => {}
-            Stmt::Barrier => out.push(Stmt::Barrier),
+            Stmt::Barrier | Stmt::SharedBarrier => out.push(s.clone()),
             Stmt::Atomic { op, dst, value } => self.atomic(out, *op, *dst, *value)?,
             Stmt::Mma { .. }
             | Stmt::LdMatrix { .. }

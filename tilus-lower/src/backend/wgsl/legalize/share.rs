@@ -99,6 +99,7 @@ fn roots(s: &Stmt) -> Vec<ExprId> {
         | Stmt::WaitGroup(_)
         | Stmt::WaitAll
         | Stmt::Barrier
+        | Stmt::SharedBarrier
         | Stmt::Mma { .. } => Vec::new(),
     }
 }
