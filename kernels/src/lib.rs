@@ -9,7 +9,12 @@
 //!   and an `f32` accumulator.
 //! - [`a16wx()`]: the mixed-precision GEMM `C = A · dequant(W)ᵀ` of Tilus (tilus.md §7)
 //!   with `f16`/`bf16` activations and weights of any type of 1 to 8 bits, group-wise
-//!   scales (and zero points), optional split-K with semaphores.
+//!   scales (and zero points), optional split-K with semaphores, in block-level m16n8k16
+//!   tiles (tensor-core operands).
+//! - [`a16wx_simt()`] ([`simt`]): the same GEMM for SIMT targets and small M: column-major
+//!   packed words streamed once, K split across threads, exact `f32` dequantization with the
+//!   scale factored out. [`plan::A16WxPlan`] chooses between the two by configuration;
+//!   [`handwritten`] holds the hand-written WGSL baselines the benchmark compares with.
 //! - [`pack::pack_program`] / [`pack::unpack_program`]: the weight packer and its inverse,
 //!   themselves tile programs.
 //!
@@ -44,6 +49,11 @@
 //! (for second-order terms and the split-K partial sums). `tiny` is the smallest normal of
 //! the activation dtype, which absorbs underflow in the output. The per-element error of
 //! the quantizer itself is stated in [`quant`].
+//!
+//! The SIMT kernel never rounds the dequantized weight: every `a·(q − z)` is exact in `f32`
+//! (at most 11 + 9 significant bits), so its bound ([`host::simt_error_bound`]) is
+//! `2 · (2^−p + (k + 2)·2^−24)`, one `2^−p` term below the tiled kernel's: output rounding,
+//! the `f32` partial sums, the product by the scale and the reduction of the partials.
 #![deny(missing_docs)]
 
 pub mod a16wx;

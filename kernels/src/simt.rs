@@ -75,9 +75,11 @@ impl SimtConfig {
     /// The default for `m` rows: `block_m` the next power of two of `m` (at most 4: more
     /// rows per block make the unrolled kernel large enough that drivers take seconds to
     /// compile it, for little gain),
-    /// 32 threads along `n` with 8 columns each, no split of `k` across threads, and 32
+    /// 32 threads along `n` with 4 columns each, no split of `k` across threads, and 32
     /// codes per thread and tile (`bits` words, 16 for `f16` weights). Measured on
-    /// lavapipe (docs/perf.md): more columns per thread amortize the activation loads.
+    /// lavapipe (docs/perf.md): more columns per thread amortize the activation loads (8
+    /// are 15% faster still at M = 1) but double the unrolled code; 4 keeps the WGSL of the
+    /// a16w4 kernel under 40 KB and its compilation under 15 ms.
     pub fn default_for(
         act: DType,
         wtype: DType,
@@ -93,7 +95,7 @@ impl SimtConfig {
             block_m: m.clamp(1, 4).next_power_of_two(),
             threads_n: 32,
             threads_k: 1,
-            cols_per_thread: 8,
+            cols_per_thread: 4,
             ks: 32,
             k_multiple: 1,
         }
