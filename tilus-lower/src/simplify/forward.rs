@@ -124,52 +124,6 @@ fn writes(body: &[Stmt], w: &mut Writes) {
     }
 }
 
-/// Every expression operand of a statement (not of nested blocks).
-fn operands(s: &Stmt) -> Vec<ExprId> {
-    let mem = |m: &MemRef| m.index;
-    match s {
-        Stmt::Assign { value, .. } | Stmt::SetLocal { value, .. } => vec![*value],
-        Stmt::Load { src, mask, .. } => [Some(mem(src)), *mask].into_iter().flatten().collect(),
-        Stmt::Store { dst, mask, .. } => [Some(mem(dst)), *mask].into_iter().flatten().collect(),
-        Stmt::CopyAsync { dst, src, mask, .. } => [Some(mem(dst)), Some(mem(src)), *mask]
-            .into_iter()
-            .flatten()
-            .collect(),
-        Stmt::LdMatrix { row, .. } => vec![*row],
-        Stmt::SemAcquire { sem, value } | Stmt::SemRelease { sem, value } => {
-            vec![mem(sem), *value]
-        }
-        Stmt::Atomic { dst, value, .. } => vec![mem(dst), *value],
-        Stmt::For {
-            start, end, step, ..
-        } => vec![*start, *end, *step],
-        Stmt::If { cond, .. } => vec![*cond],
-        Stmt::View { .. }
-        | Stmt::CommitGroup
-        | Stmt::WaitGroup(_)
-        | Stmt::WaitAll
-        | Stmt::Barrier
-        | Stmt::SharedBarrier
-        | Stmt::Mma { .. } => Vec::new(),
-    }
-}
-
-/// The children of an expression node.
-fn children(e: &Expr) -> Vec<ExprId> {
-    match *e {
-        Expr::Const(_) | Expr::Param(_) | Expr::Special(_) | Expr::Var(_) | Expr::Local { .. } => {
-            Vec::new()
-        }
-        Expr::Unary(_, a)
-        | Expr::Cast(_, a)
-        | Expr::Bitcast(_, a)
-        | Expr::Decode(_, a)
-        | Expr::Encode(_, a) => vec![a],
-        Expr::Binary(_, a, b) => vec![a, b],
-        Expr::Select(a, b, c) | Expr::Fma(a, b, c) => vec![a, b, c],
-    }
-}
-
 /// `e` with its children replaced.
 fn with_children(e: &Expr, c: &[ExprId]) -> Expr {
     match *e {
@@ -208,7 +162,7 @@ impl Forward<'_> {
                 avail.value.get(&(array, slot)).copied().unwrap_or(e)
             }
             _ => {
-                let kids = children(&node);
+                let kids = node.operands();
                 if kids.is_empty() {
                     e
                 } else {
@@ -237,7 +191,7 @@ impl Forward<'_> {
             match self.k.exprs.try_get(x) {
                 Some(Expr::Var(v)) => out.vars.push(*v),
                 Some(Expr::Local { array, slot }) => out.slots.push((*array, *slot)),
-                Some(n) => stack.extend(children(n)),
+                Some(n) => stack.extend(n.operands()),
                 None => {}
             }
         }
@@ -419,7 +373,7 @@ fn count_reads(
     whole: &mut HashSet<LocalId>,
 ) {
     for s in body {
-        let mut stack = operands(s);
+        let mut stack = s.operands();
         let mut seen = HashSet::new();
         while let Some(x) = stack.pop() {
             if !seen.insert(x) {
@@ -427,7 +381,7 @@ fn count_reads(
             }
             match k.exprs.try_get(x) {
                 Some(Expr::Local { array, slot }) => *n.entry((*array, *slot)).or_default() += 1,
-                Some(e) => stack.extend(children(e)),
+                Some(e) => stack.extend(e.operands()),
                 None => {}
             }
         }

@@ -156,19 +156,6 @@ pub fn node_cost(e: &Expr) -> u64 {
     }
 }
 
-/// The operands of a node, in order.
-fn children(e: &Expr) -> Vec<ExprId> {
-    match *e {
-        Expr::Const(_) | Expr::Param(_) | Expr::Special(_) | Expr::Var(_) | Expr::Local { .. } => {
-            Vec::new()
-        }
-        Expr::Unary(_, a) | Expr::Cast(_, a) | Expr::Bitcast(_, a) => vec![a],
-        Expr::Decode(_, a) | Expr::Encode(_, a) => vec![a],
-        Expr::Binary(_, a, b) => vec![a, b],
-        Expr::Select(a, b, c) | Expr::Fma(a, b, c) => vec![a, b, c],
-    }
-}
-
 /// The node with every operand mapped.
 fn map_children(e: &Expr, mut f: impl FnMut(ExprId) -> Option<ExprId>) -> Option<Expr> {
     Some(match *e {
@@ -398,7 +385,7 @@ impl<'k> Cx<'k> {
             })?;
             let ty = node_type(k, &node, &tys);
             let c = *first.entry(node).or_insert(i);
-            let cost = children(&node).iter().fold(node_cost(&node), |acc, c| {
+            let cost = node.operands().iter().fold(node_cost(&node), |acc, c| {
                 acc.saturating_add(costs.get(c.index()).copied().unwrap_or(0))
             });
             costs.push(cost);
@@ -453,7 +440,7 @@ impl<'k> Cx<'k> {
     /// Records roots, scopes, loops and assignments (pre-order; `rebuild` walks the same way).
     fn collect(&mut self, body: &[Stmt], scope: usize) -> Result<(), LowerError> {
         for s in body {
-            for e in rebuild::stmt_exprs(s) {
+            for e in s.operands() {
                 let c = self.canon_of(e)?;
                 self.roots.push((c, scope));
             }
@@ -584,7 +571,7 @@ impl<'k> Cx<'k> {
             } else {
                 stack.push((e, true));
                 if let Some(n) = self.node(e) {
-                    stack.extend(children(n).into_iter().map(|c| (c.index(), false)));
+                    stack.extend(n.operands().into_iter().map(|c| (c.index(), false)));
                 }
             }
         }

@@ -7,8 +7,8 @@ use tilus_ir::arena::Arena;
 use tilus_ir::expr::Axis;
 
 use super::{
-    children, clean_expr, map_children, node_cost, type_range, Arg, Conv, Cx, FastMap, FastSet,
-    Key, SimplifyReport, Sym,
+    clean_expr, map_children, node_cost, type_range, Arg, Conv, Cx, FastMap, FastSet, Key,
+    SimplifyReport, Sym,
 };
 use crate::error::LowerError;
 use crate::simplify::{simplify_batch, Facts, IndexCost, IndexLang, Limits, StopReason};
@@ -135,37 +135,7 @@ pub fn simplify_kernel(
     Ok((simplified, report))
 }
 
-/// The expression operands of one statement (not of its nested bodies).
-pub(super) fn stmt_exprs(s: &Stmt) -> Vec<ExprId> {
-    match s {
-        Stmt::Assign { value, .. } | Stmt::SetLocal { value, .. } => vec![*value],
-        Stmt::Load { src: m, mask, .. } | Stmt::Store { dst: m, mask, .. } => {
-            std::iter::once(m.index).chain(*mask).collect()
-        }
-        Stmt::CopyAsync { dst, src, mask, .. } => {
-            [dst.index, src.index].into_iter().chain(*mask).collect()
-        }
-        Stmt::LdMatrix { row, .. } => vec![*row],
-        Stmt::SemAcquire { sem, value }
-        | Stmt::SemRelease { sem, value }
-        | Stmt::Atomic {
-            dst: sem, value, ..
-        } => vec![sem.index, *value],
-        Stmt::For {
-            start, end, step, ..
-        } => vec![*start, *end, *step],
-        Stmt::If { cond, .. } => vec![*cond],
-        Stmt::View { .. }
-        | Stmt::CommitGroup
-        | Stmt::WaitGroup(_)
-        | Stmt::WaitAll
-        | Stmt::Barrier
-        | Stmt::SharedBarrier
-        | Stmt::Mma { .. } => Vec::new(),
-    }
-}
-
-/// The statement with its expression operands replaced, in [`stmt_exprs`] order, and its
+/// The statement with its expression operands replaced, in [`Stmt::operands`] order, and its
 /// nested bodies replaced by `bodies` (then, else; or the loop body).
 fn with_exprs(s: &Stmt, new: &[ExprId], mut bodies: Vec<Vec<Stmt>>) -> Option<Stmt> {
     let mut it = new.iter().copied();
@@ -229,7 +199,7 @@ fn with_exprs(s: &Stmt, new: &[ExprId], mut bodies: Vec<Vec<Stmt>>) -> Option<St
 fn rebuild_body(body: &[Stmt], roots: &[ExprId], next: &mut usize) -> Option<Vec<Stmt>> {
     let mut out = Vec::with_capacity(body.len());
     for s in body {
-        let n = stmt_exprs(s).len();
+        let n = s.operands().len();
         let ops = roots.get(*next..*next + n)?.to_vec();
         *next += n;
         let bodies = match s {
@@ -262,7 +232,8 @@ impl Out {
         if let Some(&h) = self.dedup.get(&e) {
             return h;
         }
-        let cost = children(&e)
+        let cost = e
+            .operands()
             .iter()
             .fold(node_cost(&e), |acc, c| acc.saturating_add(self.cost(*c)));
         let h = self.exprs.alloc(e);
@@ -290,7 +261,7 @@ impl Out {
                 _ => continue,
             }
             if let Some(e) = self.exprs.try_get(h) {
-                stack.extend(children(e));
+                stack.extend(e.operands());
             }
         }
         let mut arena = Arena::new();
@@ -365,7 +336,8 @@ impl Cx<'_> {
         for n in &self.nodes {
             let l = match n {
                 Expr::Var(v) => self.for_vars.contains(v),
-                _ => children(n)
+                _ => n
+                    .operands()
                     .iter()
                     .any(|c| loopy.get(c.index()).copied().unwrap_or(true)),
             };
@@ -385,7 +357,7 @@ impl Cx<'_> {
             }
             match self.node(x) {
                 Some(Expr::Var(v)) => out.extend(self.resolve(*v, s)),
-                Some(n) => stack.extend(children(n).iter().map(|c| c.index())),
+                Some(n) => stack.extend(n.operands().iter().map(|c| c.index())),
                 None => {}
             }
         }
@@ -524,7 +496,7 @@ impl Cx<'_> {
                 Conv::Pass(c) => stack.push((*c, s, inside)),
                 Conv::Opaque | Conv::Foreign => {
                     if let Some(n) = self.node(e) {
-                        stack.extend(children(n).iter().map(|c| (c.index(), s, false)));
+                        stack.extend(n.operands().iter().map(|c| (c.index(), s, false)));
                     }
                 }
                 Conv::Num(_) | Conv::Sym(_) => {}

@@ -501,7 +501,13 @@ impl<'a, W: Write> Writer<'a, W> {
             if !seen.insert(e) {
                 continue;
             }
-            for c in operands(self.k.exprs.try_get(e)) {
+            for c in self
+                .k
+                .exprs
+                .try_get(e)
+                .map(Expr::operands)
+                .unwrap_or_default()
+            {
                 *uses.entry(c).or_default() += 1;
                 stack.push(c);
             }
@@ -670,22 +676,6 @@ impl<'a, W: Write> Writer<'a, W> {
 
 fn axis(a: Axis) -> &'static str {
     a.name()
-}
-
-/// The operands of an expression node.
-fn operands(e: Option<&Expr>) -> Vec<ExprId> {
-    match e {
-        Some(
-            Expr::Unary(_, a)
-            | Expr::Cast(_, a)
-            | Expr::Bitcast(_, a)
-            | Expr::Decode(_, a)
-            | Expr::Encode(_, a),
-        ) => vec![*a],
-        Some(Expr::Binary(_, a, b)) => vec![*a, *b],
-        Some(Expr::Select(a, b, c) | Expr::Fma(a, b, c)) => vec![*a, *b, *c],
-        _ => Vec::new(),
-    }
 }
 
 /// A constant's WGSL literal (exact; `bitcast` for values without a plain literal).

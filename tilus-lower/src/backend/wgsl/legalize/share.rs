@@ -54,7 +54,7 @@ fn bind_with(
             },
             other => other,
         };
-        let roots = roots(&s);
+        let roots = s.operands();
         if roots.is_empty() {
             out.push(s);
             continue;
@@ -69,54 +69,6 @@ fn bind_with(
         out.push(subst.stmt(s));
     }
     out
-}
-
-/// The expressions a statement evaluates itself (not those of nested statements).
-fn roots(s: &Stmt) -> Vec<ExprId> {
-    match s {
-        Stmt::Assign { value, .. } | Stmt::SetLocal { value, .. } => vec![*value],
-        Stmt::Load { src: m, mask, .. } | Stmt::Store { dst: m, mask, .. } => {
-            let mut v = vec![m.index];
-            v.extend(*mask);
-            v
-        }
-        Stmt::CopyAsync { dst, src, mask, .. } => {
-            let mut v = vec![dst.index, src.index];
-            v.extend(*mask);
-            v
-        }
-        Stmt::Atomic { dst, value, .. } => vec![dst.index, *value],
-        Stmt::SemAcquire { sem, value } | Stmt::SemRelease { sem, value } => {
-            vec![sem.index, *value]
-        }
-        Stmt::LdMatrix { row, .. } => vec![*row],
-        Stmt::For {
-            start, end, step, ..
-        } => vec![*start, *end, *step],
-        Stmt::If { cond, .. } => vec![*cond],
-        Stmt::View { .. }
-        | Stmt::CommitGroup
-        | Stmt::WaitGroup(_)
-        | Stmt::WaitAll
-        | Stmt::Barrier
-        | Stmt::SharedBarrier
-        | Stmt::Mma { .. } => Vec::new(),
-    }
-}
-
-fn operands(e: &Expr) -> Vec<ExprId> {
-    match *e {
-        Expr::Unary(_, a)
-        | Expr::Cast(_, a)
-        | Expr::Bitcast(_, a)
-        | Expr::Decode(_, a)
-        | Expr::Encode(_, a) => vec![a],
-        Expr::Binary(_, a, c) => vec![a, c],
-        Expr::Select(a, c, d) | Expr::Fma(a, c, d) => vec![a, c, d],
-        Expr::Const(_) | Expr::Param(_) | Expr::Special(_) | Expr::Var(_) | Expr::Local { .. } => {
-            Vec::new()
-        }
-    }
 }
 
 struct Subst<'b> {
@@ -142,7 +94,7 @@ impl<'b> Subst<'b> {
             }
             order.push(e);
             if let Some(x) = k.exprs.try_get(e) {
-                for c in operands(x) {
+                for c in x.operands() {
                     *uses.entry(c).or_default() += 1;
                     stack.push(c);
                 }
@@ -153,7 +105,7 @@ impl<'b> Subst<'b> {
         let mut size: HashMap<ExprId, u64> = HashMap::new();
         let mut chosen = Vec::new();
         for &e in &order {
-            let ops = k.exprs.try_get(e).map(operands).unwrap_or_default();
+            let ops = k.exprs.try_get(e).map(Expr::operands).unwrap_or_default();
             let s = 1 + ops
                 .iter()
                 .map(|c| size.get(c).copied().unwrap_or(1))
