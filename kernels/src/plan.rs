@@ -36,12 +36,12 @@ pub enum KernelKind {
 }
 
 impl A16WxPlan {
-    /// The default plan for an `m × k` activation on a target with (`has_mma`) or without
-    /// tensor cores (the SIMT kernel is specialized for `k`'s divisibility).
+    /// The default plan for an `m × n × k` problem on a target with (`has_mma`) or without
+    /// tensor cores (the SIMT kernel is specialized for the divisibility of `n` and `k`).
     pub fn choose(
         kind: KernelKind,
         (act, wtype, group, mode): (DType, DType, GroupSize, QuantMode),
-        (m, k): (usize, usize),
+        (m, n, k): (usize, usize, usize),
         has_mma: bool,
     ) -> Self {
         let simt = match kind {
@@ -50,7 +50,9 @@ impl A16WxPlan {
             KernelKind::Auto => !has_mma || m <= 16,
         };
         if simt {
-            A16WxPlan::Simt(SimtConfig::default_for(act, wtype, group, mode, m).specialized_for(k))
+            A16WxPlan::Simt(
+                SimtConfig::default_for(act, wtype, group, mode, m).specialized_for(n, k),
+            )
         } else {
             A16WxPlan::Mma(A16WxConfig::default_for(act, wtype, group, mode))
         }

@@ -69,6 +69,9 @@ pub struct SimtConfig {
     /// The kernel assumes `k % k_multiple == 0` (`assume`; launches with another `k` are
     /// refused), which lets the activation rows load as vectors. 1 assumes nothing.
     pub k_multiple: u32,
+    /// The kernel assumes `n % n_multiple == 0`, which lets each thread store its columns of
+    /// `C` as whole words (no atomics). 1 assumes nothing.
+    pub n_multiple: u32,
 }
 
 impl SimtConfig {
@@ -98,13 +101,15 @@ impl SimtConfig {
             cols_per_thread: 4,
             ks: 32,
             k_multiple: 1,
+            n_multiple: 1,
         }
     }
 
-    /// This configuration specialized for reduction length `k`: it assumes the largest
-    /// power of two (at most 32) that divides `k`.
-    pub fn specialized_for(mut self, k: usize) -> Self {
+    /// This configuration specialized for `n` output columns and reduction length `k`: it
+    /// assumes the largest powers of two (at most 32) that divide them.
+    pub fn specialized_for(mut self, n: usize, k: usize) -> Self {
         self.k_multiple = 1 << k.trailing_zeros().min(5);
+        self.n_multiple = 1 << n.trailing_zeros().min(5);
         self
     }
 
@@ -170,8 +175,8 @@ impl SimtConfig {
         small(self.threads_k, "threads_k", 1024)?;
         small(self.cols_per_thread, "cols_per_thread", 16)?;
         small(self.ks, "ks", 256)?;
-        if self.k_multiple == 0 {
-            return Err(bad("k_multiple must be at least 1".into()));
+        if self.k_multiple == 0 || self.n_multiple == 0 {
+            return Err(bad("k_multiple and n_multiple must be at least 1".into()));
         }
         let threads = self.threads();
         if threads > 1024 || !threads.is_multiple_of(32) {
@@ -226,6 +231,8 @@ struct Layouts {
     col3: RegisterLayout,
     /// Partial sums `[BN, threads_k]`.
     partial: RegisterLayout,
+    /// An output row `[1, BN]` (replicated over the `k` threads).
+    out_row: RegisterLayout,
 }
 
 impl Layouts {
@@ -246,6 +253,9 @@ impl Layouts {
                 .compose(&replicated(&[1, 1, 1], tk))
                 .local(&[rn, 1, 1]),
             partial: spatial(&[tn, tk]).local(&[rn, 1]),
+            out_row: spatial(&[1, tn])
+                .compose(&replicated(&[1, 1], tk))
+                .local(&[1, rn]),
         }
     }
 }
@@ -273,6 +283,9 @@ pub fn a16wx_simt(cfg: &SimtConfig) -> Result<Function> {
     if cfg.k_multiple > 1 {
         kb.assume_divisible(k, cfg.k_multiple);
     }
+    if cfg.n_multiple > 1 {
+        kb.assume_divisible(n, cfg.n_multiple);
+    }
 
     let tiles_k = k.cdiv(bk as i64);
     let groups = match cfg.group {
@@ -283,7 +296,7 @@ pub fn a16wx_simt(cfg: &SimtConfig) -> Result<Function> {
     let col_words = k.cdiv(32) * bits;
     let ga = kb.global_view(a, &[m, k]).named("ga");
     let gb = kb.global_view(b, &[n, col_words]).named("gb");
-    // Scales, zero points and C transposed: column n of a row is element [n, ·].
+    // Scales and zero points transposed: column n of a group is element [n, ·].
     let gs = kb
         .global_view_strided(scales, &[n, groups], &[kb.int(1), n])
         .named("gs");
@@ -291,9 +304,7 @@ pub fn a16wx_simt(cfg: &SimtConfig) -> Result<Function> {
         kb.global_view_strided(z, &[n, groups, kb.int(1)], &[kb.int(1), n, kb.int(1)])
             .named("gz")
     });
-    let gc = kb
-        .global_view_strided(c, &[n, m], &[kb.int(1), n])
-        .named("gc");
+    let gc = kb.global_view(c, &[m, n]).named("gc");
     let row = (kb.block_idx(Axis::Y) * bm as i64).named_let(&kb, "row");
     let col = (kb.block_idx(Axis::X) * bn as i64).named_let(&kb, "col");
 
@@ -362,7 +373,13 @@ pub fn a16wx_simt(cfg: &SimtConfig) -> Result<Function> {
         let total = part.sum(1, true).named(&format!("sum{r}"));
         kb.annotate_layout(&total, &l.col);
         let out = total.cast(act).named(&format!("out{r}"));
-        kb.store_global(&gc, &out, &[col, row + r as i64]);
+        kb.annotate_layout(&out, &l.col);
+        // The thread's columns as a row of C: the same registers, stored contiguously.
+        let orow = kb.view(&out, act, &l.out_row).named(&format!("orow{r}"));
+        // The column offset as an expression (not the `col` variable), so that the compiler
+        // sees it is a multiple of the block width and stores whole words.
+        let col_x = kb.block_idx(Axis::X) * bn as i64;
+        kb.store_global(&gc, &orow, &[row + r as i64, col_x]);
     }
     Ok(kb.finish()?)
 }

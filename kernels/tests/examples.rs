@@ -29,7 +29,7 @@ fn simt_cfg(wtype: DType, m: usize) -> SimtConfig {
         QuantMode::Symmetric,
         m,
     )
-    .specialized_for(4096)
+    .specialized_for(4096, 4096)
 }
 
 fn examples() -> Vec<(&'static str, Function)> {

@@ -450,24 +450,34 @@ fn simt_a16wx_every_weight_type_is_bit_exact() {
     }
 }
 
-/// Default tiles at decode shapes (M = 1 and 16) and a K split across threads.
+/// Default tiles at decode shapes (M = 1 and 16), a K split across threads, specialized for
+/// the divisibility of N and K.
 #[test]
 fn simt_a16wx_default_tiles_are_bit_exact() {
     let Some(mut dev) = device() else { return };
     let mut rng = Rng(108);
     let u4 = int(4, false);
-    for (m, tk) in [(1, 1), (16, 1), (5, 4)] {
+    for (m, n, tk) in [
+        (1, 130, 1),
+        (16, 130, 1),
+        (5, 130, 4),
+        (3, 256, 1),
+        (2, 72, 2),
+    ] {
+        // Specialized for n and k as `A16WxPlan` does: rows of C stored as whole words.
+        let base = SimtConfig::default_for(
+            DType::F16,
+            u4,
+            GroupSize::Size(128),
+            QuantMode::Symmetric,
+            m,
+        )
+        .specialized_for(n, 256);
         let cfg = SimtConfig {
             threads_k: tk,
             threads_n: 64 / tk,
-            ..SimtConfig::default_for(
-                DType::F16,
-                u4,
-                GroupSize::Size(128),
-                QuantMode::Symmetric,
-                m,
-            )
+            ..base
         };
-        simt_case(&mut dev, &mut rng, &cfg, (m, 130, 256)).assert_exact();
+        simt_case(&mut dev, &mut rng, &cfg, (m, n, 256)).assert_exact();
     }
 }

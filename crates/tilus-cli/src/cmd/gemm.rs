@@ -163,7 +163,12 @@ pub fn problem(args: &GemmArgs) -> Result<Problem, CliError> {
     } else {
         kind
     };
-    let mut plan = A16WxPlan::choose(kind, (act, wtype, group, mode), (args.m, args.k), false);
+    let mut plan = A16WxPlan::choose(
+        kind,
+        (act, wtype, group, mode),
+        (args.m, args.n, args.k),
+        false,
+    );
     if let A16WxPlan::Mma(cfg) = &mut plan {
         cfg.split_k = args.split_k;
     }
