@@ -285,7 +285,7 @@ impl Forward<'_> {
                 other => {
                     let mut w = Writes::default();
                     writes(std::slice::from_ref(&other), &mut w);
-                    let other = map_operands(other, |e| self.rewrite(e, avail, &mut memo));
+                    let other = other.map_operands(|e| self.rewrite(e, avail, &mut memo));
                     forget(avail, &w);
                     other
                 }
@@ -302,65 +302,6 @@ fn forget(avail: &mut Avail, w: &Writes) {
     }
     for &a in &w.arrays {
         avail.kill_array(a, None);
-    }
-}
-
-/// A statement (without nested blocks) with its expression operands mapped.
-fn map_operands(s: Stmt, mut f: impl FnMut(ExprId) -> ExprId) -> Stmt {
-    let mem = |m: MemRef, f: &mut dyn FnMut(ExprId) -> ExprId| MemRef {
-        space: m.space,
-        index: f(m.index),
-    };
-    match s {
-        Stmt::Store {
-            dst,
-            src,
-            width,
-            mask,
-        } => Stmt::Store {
-            dst: mem(dst, &mut f),
-            src,
-            width,
-            mask: mask.map(&mut f),
-        },
-        Stmt::CopyAsync {
-            dst,
-            src,
-            width,
-            mask,
-        } => Stmt::CopyAsync {
-            dst: mem(dst, &mut f),
-            src: mem(src, &mut f),
-            width,
-            mask: mask.map(&mut f),
-        },
-        Stmt::LdMatrix {
-            src,
-            row,
-            num,
-            trans,
-            dst,
-        } => Stmt::LdMatrix {
-            src,
-            row: f(row),
-            num,
-            trans,
-            dst,
-        },
-        Stmt::SemAcquire { sem, value } => Stmt::SemAcquire {
-            sem: mem(sem, &mut f),
-            value: f(value),
-        },
-        Stmt::SemRelease { sem, value } => Stmt::SemRelease {
-            sem: mem(sem, &mut f),
-            value: f(value),
-        },
-        Stmt::Atomic { op, dst, value } => Stmt::Atomic {
-            op,
-            dst: mem(dst, &mut f),
-            value: f(value),
-        },
-        other => other,
     }
 }
 

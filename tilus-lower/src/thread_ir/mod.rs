@@ -57,6 +57,7 @@ pub mod printer;
 pub mod verify;
 
 mod build;
+mod operands;
 mod ty;
 
 pub use build::KernelBuilder;
@@ -271,26 +272,6 @@ pub enum Expr {
     /// value) in a coded float dtype: round to nearest even, minifloats saturate and map NaN
     /// to +0, `f8e4m3fn` overflows to NaN, `f8e5m2` to infinity (spec/dtypes.md).
     Encode(DType, ExprId),
-}
-
-impl Expr {
-    /// The operands of the node, in order (none for leaves).
-    pub fn operands(&self) -> Vec<ExprId> {
-        match *self {
-            Expr::Const(_)
-            | Expr::Param(_)
-            | Expr::Special(_)
-            | Expr::Var(_)
-            | Expr::Local { .. } => Vec::new(),
-            Expr::Unary(_, a)
-            | Expr::Cast(_, a)
-            | Expr::Bitcast(_, a)
-            | Expr::Decode(_, a)
-            | Expr::Encode(_, a) => vec![a],
-            Expr::Binary(_, a, b) => vec![a, b],
-            Expr::Select(a, b, c) | Expr::Fma(a, b, c) => vec![a, b, c],
-        }
-    }
 }
 
 /// A variable: a function-scoped mutable register, zero until first assigned.
@@ -602,39 +583,6 @@ pub enum Stmt {
         /// Taken otherwise.
         else_body: Vec<Stmt>,
     },
-}
-
-impl Stmt {
-    /// The expressions the statement evaluates itself (not those of nested bodies), in a
-    /// fixed order: values, then memory indices, then masks.
-    pub fn operands(&self) -> Vec<ExprId> {
-        match self {
-            Stmt::Assign { value, .. } | Stmt::SetLocal { value, .. } => vec![*value],
-            Stmt::Load { src: m, mask, .. } | Stmt::Store { dst: m, mask, .. } => {
-                std::iter::once(m.index).chain(*mask).collect()
-            }
-            Stmt::CopyAsync { dst, src, mask, .. } => {
-                [dst.index, src.index].into_iter().chain(*mask).collect()
-            }
-            Stmt::LdMatrix { row, .. } => vec![*row],
-            Stmt::SemAcquire { sem, value }
-            | Stmt::SemRelease { sem, value }
-            | Stmt::Atomic {
-                dst: sem, value, ..
-            } => vec![sem.index, *value],
-            Stmt::For {
-                start, end, step, ..
-            } => vec![*start, *end, *step],
-            Stmt::If { cond, .. } => vec![*cond],
-            Stmt::View { .. }
-            | Stmt::CommitGroup
-            | Stmt::WaitGroup(_)
-            | Stmt::WaitAll
-            | Stmt::Barrier
-            | Stmt::SharedBarrier
-            | Stmt::Mma { .. } => Vec::new(),
-        }
-    }
 }
 
 /// A kernel in the thread IR: what every thread of every block runs.

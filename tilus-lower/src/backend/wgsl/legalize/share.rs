@@ -10,7 +10,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::thread_ir::{Expr, ExprId, KernelBuilder, MemRef, Stmt, Ty, Var, VarId};
+use crate::thread_ir::{Expr, ExprId, KernelBuilder, Stmt, Ty, Var, VarId};
 
 /// Trees up to this many nodes are left inline.
 const TREE_LIMIT: u64 = 24;
@@ -183,110 +183,8 @@ impl<'b> Subst<'b> {
         r
     }
 
-    fn mem(&mut self, m: MemRef) -> MemRef {
-        MemRef {
-            space: m.space,
-            index: self.rewrite(m.index),
-        }
-    }
-
-    fn opt(&mut self, m: Option<ExprId>) -> Option<ExprId> {
-        m.map(|c| self.rewrite(c))
-    }
-
     /// The statement with its roots rewritten.
     fn stmt(&mut self, s: Stmt) -> Stmt {
-        match s {
-            Stmt::Assign { var, value } => Stmt::Assign {
-                var,
-                value: self.rewrite(value),
-            },
-            Stmt::SetLocal { dst, value } => Stmt::SetLocal {
-                dst,
-                value: self.rewrite(value),
-            },
-            Stmt::Load {
-                dst,
-                src,
-                width,
-                mask,
-            } => Stmt::Load {
-                dst,
-                src: self.mem(src),
-                width,
-                mask: self.opt(mask),
-            },
-            Stmt::Store {
-                dst,
-                src,
-                width,
-                mask,
-            } => Stmt::Store {
-                dst: self.mem(dst),
-                src,
-                width,
-                mask: self.opt(mask),
-            },
-            Stmt::CopyAsync {
-                dst,
-                src,
-                width,
-                mask,
-            } => Stmt::CopyAsync {
-                dst: self.mem(dst),
-                src: self.mem(src),
-                width,
-                mask: self.opt(mask),
-            },
-            Stmt::Atomic { op, dst, value } => Stmt::Atomic {
-                op,
-                dst: self.mem(dst),
-                value: self.rewrite(value),
-            },
-            Stmt::SemAcquire { sem, value } => Stmt::SemAcquire {
-                sem: self.mem(sem),
-                value: self.rewrite(value),
-            },
-            Stmt::SemRelease { sem, value } => Stmt::SemRelease {
-                sem: self.mem(sem),
-                value: self.rewrite(value),
-            },
-            Stmt::LdMatrix {
-                src,
-                row,
-                num,
-                trans,
-                dst,
-            } => Stmt::LdMatrix {
-                src,
-                row: self.rewrite(row),
-                num,
-                trans,
-                dst,
-            },
-            Stmt::For {
-                var,
-                start,
-                end,
-                step,
-                body,
-            } => Stmt::For {
-                var,
-                start: self.rewrite(start),
-                end: self.rewrite(end),
-                step: self.rewrite(step),
-                body,
-            },
-            Stmt::If {
-                cond,
-                then_body,
-                else_body,
-            } => Stmt::If {
-                cond: self.rewrite(cond),
-                then_body,
-                else_body,
-            },
-            other => other,
-        }
+        s.map_operands(|e| self.rewrite(e))
     }
 }
