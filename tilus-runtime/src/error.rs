@@ -62,7 +62,7 @@ pub enum RuntimeError {
         /// What is missing.
         message: String,
     },
-    /// The kernel source did not compile (naga parse error or wgpu validation error).
+    /// The kernel source did not compile (the device's validation or compilation error).
     #[error("kernel `{kernel}` failed to compile:\n{message}")]
     ShaderCompile {
         /// The kernel name.
