@@ -137,9 +137,8 @@ impl PackedFormat {
     }
 }
 
-/// Packs `[n, k]` row-major codes on the host, straight from the layouts (the reference
-/// for the packing program, [`crate::pack::pack_program`]).
-pub fn pack_codes_host(fmt: &PackedFormat, codes: &[u64], n: usize, k: usize) -> Result<Vec<u8>> {
+/// Checks that `codes` holds `[n, k]` row-major codes.
+pub(crate) fn check_codes(codes: &[u64], n: usize, k: usize) -> Result<()> {
     let expected = n.checked_mul(k).ok_or(KernelError::InvalidSize {
         what: "n·k",
         value: usize::MAX,
@@ -152,6 +151,13 @@ pub fn pack_codes_host(fmt: &PackedFormat, codes: &[u64], n: usize, k: usize) ->
             got: codes.len(),
         });
     }
+    Ok(())
+}
+
+/// Packs `[n, k]` row-major codes on the host, straight from the layouts (the reference
+/// for the packing program, [`crate::pack::pack_program`]).
+pub fn pack_codes_host(fmt: &PackedFormat, codes: &[u64], n: usize, k: usize) -> Result<Vec<u8>> {
+    check_codes(codes, n, k)?;
     let [tk, tn, tb] = fmt.packed_shape(n, k);
     let bits = fmt.wtype.bits();
     let mut out = vec![0u8; fmt.packed_len(n, k)];

@@ -38,6 +38,7 @@ use tilus_ir::program::{Function, Unroll};
 use crate::config::{is_activation_type, is_weight_type, GroupSize, QuantMode};
 use crate::error::{KernelError, Result};
 use crate::gemm::NamedLet;
+use crate::packed::check_codes;
 use crate::quant::symmetric_zero;
 
 const U32: DType = DType::Int {
@@ -388,18 +389,7 @@ pub fn a16wx_simt(cfg: &SimtConfig) -> Result<Function> {
 /// little-endian bit stream padded with the zero code to `ceil(k/32)·32` codes, as `u32`
 /// words `[n, ceil(k/32)·bits]` (little-endian bytes).
 pub fn pack_simt_host(wtype: DType, codes: &[u64], n: usize, k: usize) -> Result<Vec<u8>> {
-    let expected = n.checked_mul(k).ok_or(KernelError::InvalidSize {
-        what: "n·k",
-        value: usize::MAX,
-        reason: "overflows",
-    })?;
-    if codes.len() != expected {
-        return Err(KernelError::ShapeMismatch {
-            what: "codes",
-            expected,
-            got: codes.len(),
-        });
-    }
+    check_codes(codes, n, k)?;
     let kpad = k.div_ceil(32) * 32;
     let mut column = vec![0u64; kpad];
     let mut out = Vec::with_capacity(n * kpad * wtype.bits() as usize / 8);

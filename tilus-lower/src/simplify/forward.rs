@@ -21,7 +21,7 @@ use std::collections::{HashMap, HashSet};
 
 use tilus_ir::dtype::DType;
 
-use crate::thread_ir::{Expr, ExprId, LocalId, LocalRef, MemRef, Stmt, ThreadKernel, VarId};
+use crate::thread_ir::{Expr, ExprId, LocalId, LocalRef, Stmt, ThreadKernel, VarId};
 
 type Slot = (LocalId, u32);
 
@@ -201,15 +201,16 @@ impl Forward<'_> {
     fn block(&mut self, body: Vec<Stmt>, avail: &mut Avail) -> Vec<Stmt> {
         let mut out = Vec::with_capacity(body.len());
         for s in body {
+            // The statement's own operands read the values available before it runs (a
+            // loop's bounds are evaluated once, before its body).
             let mut memo = HashMap::new();
+            let s = s.map_operands(|e| self.rewrite(e, avail, &mut memo));
             let s = match s {
                 Stmt::Assign { var, value } => {
-                    let value = self.rewrite(value, avail, &mut memo);
                     avail.kill_var(var);
                     Stmt::Assign { var, value }
                 }
                 Stmt::SetLocal { dst, value } => {
-                    let value = self.rewrite(value, avail, &mut memo);
                     avail.kill_array(dst.array, Some(dst.slot));
                     let key = (dst.array, dst.slot);
                     if self.exact.contains(&dst.array) && self.single.contains(&key) {
@@ -224,11 +225,6 @@ impl Forward<'_> {
                     width,
                     mask,
                 } => {
-                    let src = MemRef {
-                        space: src.space,
-                        index: self.rewrite(src.index, avail, &mut memo),
-                    };
-                    let mask = mask.map(|m| self.rewrite(m, avail, &mut memo));
                     for i in 0..width {
                         avail.kill_array(dst.array, Some(dst.slot + i));
                     }
@@ -246,11 +242,6 @@ impl Forward<'_> {
                     step,
                     body,
                 } => {
-                    let (start, end, step) = (
-                        self.rewrite(start, avail, &mut memo),
-                        self.rewrite(end, avail, &mut memo),
-                        self.rewrite(step, avail, &mut memo),
-                    );
                     let mut w = Writes::default();
                     w.vars.insert(var);
                     writes(&body, &mut w);
@@ -269,7 +260,6 @@ impl Forward<'_> {
                     then_body,
                     else_body,
                 } => {
-                    let cond = self.rewrite(cond, avail, &mut memo);
                     let mut w = Writes::default();
                     writes(&then_body, &mut w);
                     writes(&else_body, &mut w);
@@ -285,7 +275,6 @@ impl Forward<'_> {
                 other => {
                     let mut w = Writes::default();
                     writes(std::slice::from_ref(&other), &mut w);
-                    let other = other.map_operands(|e| self.rewrite(e, avail, &mut memo));
                     forget(avail, &w);
                     other
                 }
