@@ -123,18 +123,38 @@ pub struct WgslModule {
     pub uses_f16: bool,
 }
 
+/// A PTX module with one kernel.
+///
+/// Its kernel parameters are one `.u64` global pointer per slot of
+/// [`LaunchContract::slots`], in slot order: the buffers, the workspaces, then the scalar
+/// block (a buffer of [`LaunchContract::scalar_words`] 32-bit words, at least one). Shared
+/// memory is dynamic ([`LaunchContract::shared_bytes`] bytes, 16-byte aligned); a launch
+/// above 48 KiB must raise the function's dynamic shared-memory limit first.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PtxModule {
+    /// The module text (`.version`, `.target`, one `.entry`).
+    pub source: String,
+    /// The `.entry` name.
+    pub entry_point: String,
+    /// The `.target` architecture (`sm_80`, `sm_90`).
+    pub arch: String,
+}
+
 /// The code of a compiled kernel, per target.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Code {
     /// WGSL for WebGPU.
     Wgsl(WgslModule),
+    /// PTX for CUDA.
+    Ptx(PtxModule),
 }
 
 impl Code {
-    /// The target's short name (`wgsl`).
+    /// The target's short name (`wgsl`, `ptx`).
     pub fn target(&self) -> &'static str {
         match self {
             Code::Wgsl(_) => "wgsl",
+            Code::Ptx(_) => "ptx",
         }
     }
 
@@ -142,6 +162,7 @@ impl Code {
     pub fn text(&self) -> &str {
         match self {
             Code::Wgsl(m) => &m.source,
+            Code::Ptx(m) => &m.source,
         }
     }
 }
@@ -176,6 +197,15 @@ impl Artifact {
     pub fn wgsl(&self) -> Option<&WgslModule> {
         match &self.code {
             Code::Wgsl(m) => Some(m),
+            Code::Ptx(_) => None,
+        }
+    }
+
+    /// The PTX module, when this is PTX.
+    pub fn ptx(&self) -> Option<&PtxModule> {
+        match &self.code {
+            Code::Ptx(m) => Some(m),
+            Code::Wgsl(_) => None,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! What a compilation target can do.
 //!
-//! A [`Target`] is one backend with its device's capabilities ([`WgslCaps`] today; PTX's
-//! next). The shared stages (layout inference, tile → thread lowering) read only the
+//! A [`Target`] is one backend with its device's capabilities ([`WgslCaps`],
+//! [`PtxCaps`]). The shared stages (layout inference, tile → thread lowering) read only the
 //! backend-neutral [`TargetCaps`] view; the backend's own stages (legalization) read the
 //! full capabilities; emitters never decide.
 
@@ -12,6 +12,76 @@ use crate::thread_ir::MmaShape;
 pub enum Target {
     /// WGSL for WebGPU (wgpu/naga).
     Wgsl(WgslCaps),
+    /// PTX for NVIDIA GPUs (sm_80 and newer), written by us and loaded by the driver.
+    Ptx(PtxCaps),
+}
+
+/// An NVIDIA architecture PTX is generated for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PtxArch {
+    /// Ampere (A100): `sm_80`.
+    Sm80,
+    /// Hopper (H100, H200): `sm_90`.
+    Sm90,
+}
+
+impl PtxArch {
+    /// The `.target` name: `sm_80`, `sm_90`.
+    pub fn name(self) -> &'static str {
+        match self {
+            PtxArch::Sm80 => "sm_80",
+            PtxArch::Sm90 => "sm_90",
+        }
+    }
+
+    /// Parses `sm_80`/`sm_90` (also `80`, `90`); newer compute capabilities map to the
+    /// newest architecture they can run (`sm_89` → `sm_80`, `sm_100` → `sm_90`).
+    pub fn parse(s: &str) -> Option<PtxArch> {
+        let digits = s.trim().trim_start_matches("sm_").trim_start_matches("compute_");
+        let n: u32 = digits.trim_end_matches('a').parse().ok()?;
+        match n {
+            80..=89 => Some(PtxArch::Sm80),
+            90.. => Some(PtxArch::Sm90),
+            _ => None,
+        }
+    }
+
+    /// Opt-in dynamic shared memory per block (bytes): 163 KiB on sm_80, 227 KiB on sm_90.
+    pub fn max_shared_bytes(self) -> u32 {
+        match self {
+            PtxArch::Sm80 => 163 * 1024,
+            PtxArch::Sm90 => 227 * 1024,
+        }
+    }
+}
+
+/// Capabilities of a CUDA device that change code generation.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PtxCaps {
+    /// The architecture.
+    pub arch: PtxArch,
+    /// Bytes of shared memory a block may use (dynamic, opted in above 48 KiB).
+    pub shared_bytes: u32,
+    /// Threads per block.
+    pub max_threads: u32,
+}
+
+impl PtxCaps {
+    /// The limits of `arch` (1024 threads, its opt-in shared memory).
+    pub fn for_arch(arch: PtxArch) -> PtxCaps {
+        PtxCaps {
+            arch,
+            shared_bytes: arch.max_shared_bytes(),
+            max_threads: 1024,
+        }
+    }
+}
+
+impl Default for PtxCaps {
+    /// sm_80.
+    fn default() -> Self {
+        PtxCaps::for_arch(PtxArch::Sm80)
+    }
 }
 
 /// What a target can do, in terms every backend shares.
@@ -91,10 +161,11 @@ impl Default for WgslCaps {
 }
 
 impl Target {
-    /// A short name: `wgsl`.
+    /// A short name: `wgsl`, `ptx`.
     pub fn name(&self) -> &'static str {
         match self {
             Target::Wgsl(_) => "wgsl",
+            Target::Ptx(_) => "ptx",
         }
     }
 
@@ -112,6 +183,18 @@ impl Target {
                 address_bits: 32,
                 f16_native: c.f16_native,
                 // WGSL leaves f16 rounding to the implementation; never assumed.
+                f16_arithmetic: false,
+            },
+            Target::Ptx(c) => TargetCaps {
+                mma: vec![MmaShape::M16N8K16],
+                // ld.global.v4.b32.
+                vector_bits: 128,
+                subgroup_size: Some(32),
+                shared_bytes: c.shared_bytes,
+                max_threads: c.max_threads,
+                address_bits: 64,
+                // The word legalization keeps f16 conversions as exact integer routines.
+                f16_native: NativeF16::default(),
                 f16_arithmetic: false,
             },
         }

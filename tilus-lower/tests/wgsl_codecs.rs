@@ -7,7 +7,7 @@ mod wgsl_support;
 use tilus_ir::dtype::DType;
 use tilus_ir::expr::Axis;
 use tilus_lower::artifact::GridExpr;
-use tilus_lower::backend::wgsl::legalize::legalize_wgsl;
+use tilus_lower::backend::legalize::legalize_wgsl;
 use tilus_lower::thread_ir::interp::{run_kernel, Arg, HostBuffer, RunOptions};
 use tilus_lower::thread_ir::{
     BufferKind, Expr, ExprId, KernelBuilder, LocalRef, MemRef, Param, ParamKind, Space, Stmt,

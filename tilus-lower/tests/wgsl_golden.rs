@@ -11,7 +11,7 @@ use tilus_ir::program::{Function, Program};
 use tilus_ir::verify::verify;
 use tilus_kernels::vector_add;
 use tilus_lower::backend::wgsl::emit::{emit_wgsl, validate_wgsl};
-use tilus_lower::backend::wgsl::legalize::legalize_wgsl;
+use tilus_lower::backend::legalize::legalize_wgsl;
 use tilus_lower::layout_infer::infer;
 use tilus_lower::target::Target;
 use tilus_lower::thread_ir::{Expr, KernelBuilder, Stmt};

@@ -13,7 +13,7 @@ use tilus_kernels::packed::PackedFormat;
 use tilus_kernels::{
     a16wx, gemm, quantize, vector_add, A16WxConfig, GemmConfig, GroupSize, QuantMode,
 };
-use tilus_lower::backend::wgsl::legalize::legalize_wgsl;
+use tilus_lower::backend::legalize::legalize_wgsl;
 use tilus_lower::error::LowerError;
 use tilus_lower::layout_infer::infer;
 use tilus_lower::target::Target;

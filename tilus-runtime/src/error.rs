@@ -15,6 +15,21 @@ pub enum RuntimeError {
         /// Which device backends exist and how to make one available.
         help: String,
     },
+    /// No CUDA device could be opened: no driver (libcuda), no device of that ordinal, or
+    /// the driver refused.
+    #[error("no CUDA device: {reason}")]
+    NoCuda {
+        /// What was tried and what was found.
+        reason: String,
+    },
+    /// A CUDA driver or library (cuBLAS) call failed.
+    #[error("CUDA error during {during}: {message}")]
+    Cuda {
+        /// The operation that was running.
+        during: String,
+        /// The driver's (or library's) error.
+        message: String,
+    },
     /// The adapter refused to open a device.
     #[error("wgpu adapter `{adapter}` refused to open a device: {message}")]
     RequestDevice {
@@ -49,9 +64,9 @@ pub enum RuntimeError {
     /// The kernel object is not one this device runs (e.g. WGSL on the interpreter).
     #[error("the {device} device cannot run a {kernel} kernel")]
     WrongKernelKind {
-        /// The device backend (`wgpu`, `interp`).
+        /// The device backend (`wgpu`, `cuda`, `interp`).
         device: &'static str,
-        /// The kernel's kind (`wgsl`, `tile`).
+        /// The kernel's kind (`wgsl`, `ptx`, `tile`).
         kernel: &'static str,
     },
     /// The kernel needs something the device lacks (e.g. `enable f16;` without SHADER_F16).

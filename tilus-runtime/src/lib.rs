@@ -14,8 +14,10 @@
 //!   `u32` words); downloads return exactly the size allocated.
 //! - **Each device runs the kernel kind it understands** ([`Kernel`]): the wgpu device a
 //!   compiled [`tilus_lower::artifact::Artifact`] (WGSL code plus the target-neutral launch
-//!   contract: slots, scalar block, workspaces, grid, assumptions), the interpreter device a verified tile-IR program and
-//!   a kernel name. The interpreter is the reference semantics; other devices must match it.
+//!   contract: slots, scalar block, workspaces, grid, assumptions), the CUDA device (cargo
+//!   feature `cuda`, `CudaDevice`) an artifact with PTX code, the interpreter device a
+//!   verified tile-IR program and a kernel name. Binding arguments to a launch contract is
+//!   shared by the compiled-code devices ([`device::bind`]). The interpreter is the reference semantics; other devices must match it.
 //! - **Launch arguments** follow the tile function's parameters in order
 //!   ([`LaunchArg`]): buffers for pointers, `Int`/`Float` for scalars.
 //! - **Timing** ([`Device::time`]) gives the median and minimum of repeated runs after a
@@ -32,6 +34,8 @@ pub mod device;
 pub mod error;
 pub mod skip;
 
+#[cfg(feature = "cuda")]
+pub use device::{cuda_driver_present, CudaDevice, CudaKernelInfo};
 pub use device::{
     default_device, BufferId, ChosenDevice, Clock, Device, DeviceInfo, InterpDevice, Kernel,
     LaunchArg, Timing, WgpuDevice, WgpuOptions,

@@ -102,7 +102,9 @@ fn {name}(@builtin(global_invocation_id) gid: vec3<u32>) {{
 
 /// Rewrites the WGSL source of a kernel.
 fn set_source(k: &mut Artifact, f: impl FnOnce(&str) -> String) {
-    let Code::Wgsl(m) = &mut k.code;
+    let Code::Wgsl(m) = &mut k.code else {
+        panic!("`{}` is not a WGSL kernel", k.name);
+    };
     m.source = f(&m.source);
 }
 

@@ -1,8 +1,13 @@
-//! Target-specific stages, one folder per backend, beside each other: `wgsl/` today
-//! (legalize, emit, validate); `ptx/` and `cpu/` sit here next. Everything before this point
-//! (layout inference, tile → thread lowering, simplification) is shared and reads the
-//! target only through [`crate::target::TargetCaps`].
+//! Target-specific stages, one folder per backend, beside each other: `wgsl/` (emit,
+//! validate) and `ptx/` (instruction selection, writer), both fed by the shared word
+//! legalization in `legalize/` with the target's [`legalize::Profile`]; `cpu/` sits here
+//! next. Everything before this point (layout inference, tile → thread lowering,
+//! simplification) is shared and reads the target only through
+//! [`crate::target::TargetCaps`].
 
+pub mod contract;
+pub mod legalize;
+pub mod ptx;
 pub mod wgsl;
 
 use crate::artifact::Artifact;
@@ -13,7 +18,8 @@ use crate::thread_ir::ThreadKernel;
 /// The target-legal thread kernel (what the emitter prints, decision-free).
 pub fn legalize(kernel: &ThreadKernel, target: &Target) -> Result<ThreadKernel, LowerError> {
     match target {
-        Target::Wgsl(caps) => wgsl::legalize::legalize_wgsl(kernel, caps),
+        Target::Wgsl(caps) => legalize::legalize_wgsl(kernel, caps),
+        Target::Ptx(caps) => legalize::legalize_words(kernel, &legalize::Profile::ptx(caps)),
     }
 }
 
@@ -21,12 +27,15 @@ pub fn legalize(kernel: &ThreadKernel, target: &Target) -> Result<ThreadKernel, 
 pub fn emit(legal: &ThreadKernel, target: &Target) -> Result<Artifact, LowerError> {
     match target {
         Target::Wgsl(_) => wgsl::emit::emit_wgsl_unvalidated(legal),
+        Target::Ptx(caps) => ptx::emit_ptx(legal, caps),
     }
 }
 
-/// Checks emitted code with the target's own validator (naga for WGSL).
+/// Checks emitted code with the target's own validator (naga for WGSL, the structural
+/// checks of the PTX writer's reader for PTX).
 pub fn validate(artifact: &Artifact, target: &Target) -> Result<(), LowerError> {
     match target {
         Target::Wgsl(caps) => wgsl::emit::check_wgsl(artifact, caps),
+        Target::Ptx(_) => ptx::validate::check_ptx(artifact),
     }
 }

@@ -66,6 +66,7 @@ impl InterpDevice {
                 max_workgroup_storage: u32::MAX,
                 max_invocations: 1024,
                 f16_native: Default::default(),
+                compute_capability: None,
             },
             buffers: BufferTable::new(),
             options,

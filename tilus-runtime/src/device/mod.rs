@@ -6,6 +6,8 @@
 //!
 //! - [`WgpuDevice`] (`backend = "wgpu"`): a GPU (or Mesa lavapipe on the CPU) through wgpu;
 //!   runs [`Kernel::Compiled`] — an [`Artifact`] with WGSL code and its launch contract.
+//! - `CudaDevice` (`backend = "cuda"`, cargo feature `cuda`): an NVIDIA GPU through the
+//!   CUDA driver API (libcuda, opened at run time); runs [`Kernel::Compiled`] with PTX code.
 //! - [`InterpDevice`] (`backend = "interp"`): the tile interpreter on host memory; runs
 //!   [`Kernel::Tile`] — a verified tile-IR program and a kernel name. It is the reference
 //!   semantics and is always available.
@@ -15,11 +17,18 @@
 //! adapter exists and the interpreter otherwise, and says why.
 //!
 //! Launches are asynchronous where the device is ([`Device::synchronize`] waits);
-//! [`Device::download`] always returns the bytes after all earlier work.
+//! [`Device::download`] always returns the bytes after all earlier work. The target-neutral
+//! part of a launch (checking arguments against the launch contract, the scalar block, the
+//! grid, workspace sizes) is [`bind`], shared by the compiled-code devices.
 
+pub mod bind;
+#[cfg(feature = "cuda")]
+mod cuda;
 mod interp;
 mod wgpu;
 
+#[cfg(feature = "cuda")]
+pub use self::cuda::{cuda_driver_present, CudaDevice, CudaKernelInfo};
 pub use self::interp::InterpDevice;
 pub use self::wgpu::{WgpuDevice, WgpuOptions};
 
@@ -29,14 +38,14 @@ use std::sync::Arc;
 
 use tilus_ir::verify::VerifiedProgram;
 use tilus_lower::artifact::Artifact;
-use tilus_lower::target::{NativeF16, Target, WgslCaps};
+use tilus_lower::target::{NativeF16, PtxArch, PtxCaps, Target, WgslCaps};
 
 use crate::error::RuntimeError;
 
 /// What a device is and what it can do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeviceInfo {
-    /// `"wgpu"` or `"interp"`.
+    /// `"wgpu"`, `"cuda"` or `"interp"`.
     pub backend: &'static str,
     /// The adapter's name (e.g. `llvmpipe (LLVM 15.0.6, 256 bits)`), or `tile interpreter`.
     pub name: String,
@@ -49,22 +58,44 @@ pub struct DeviceInfo {
     /// The subgroup size when subgroup builtins are available and the size is fixed
     /// (the adapter's minimum and maximum subgroup sizes agree).
     pub subgroup_size: Option<u32>,
-    /// Bytes of workgroup (shared) memory per workgroup.
+    /// Bytes of workgroup (shared) memory per workgroup (CUDA: the opt-in maximum of
+    /// dynamic shared memory per block).
     pub max_workgroup_storage: u32,
     /// Invocations (threads) per workgroup.
     pub max_invocations: u32,
     /// The native `f16` conversions the device's probe proved exact (wgpu; none elsewhere).
     pub f16_native: NativeF16,
+    /// The CUDA compute capability (major, minor); `None` on other devices.
+    pub compute_capability: Option<(u32, u32)>,
 }
 
 impl DeviceInfo {
     /// The compilation target of this device, or `None` for a device that runs tile
     /// programs directly (the interpreter).
+    ///
+    /// A CUDA device gives [`Target::Ptx`] for the newest architecture its compute
+    /// capability runs ([`PtxArch::parse`]), with shared memory and threads per block capped
+    /// by the device's own limits; one older than sm_80 gives `None`.
     pub fn target(&self) -> Option<Target> {
         match self.backend {
             "wgpu" => Some(Target::Wgsl(self.wgsl_caps())),
+            "cuda" => self.ptx_caps().map(Target::Ptx),
             _ => None,
         }
+    }
+
+    /// The PTX architecture of a CUDA device (`None` elsewhere, or before sm_80).
+    pub fn ptx_arch(&self) -> Option<PtxArch> {
+        let (major, minor) = self.compute_capability?;
+        PtxArch::parse(&format!("sm_{major}{minor}"))
+    }
+
+    /// The PTX code-generation capabilities of a CUDA device (see [`Self::target`]).
+    pub fn ptx_caps(&self) -> Option<PtxCaps> {
+        let mut caps = PtxCaps::for_arch(self.ptx_arch()?);
+        caps.shared_bytes = caps.shared_bytes.min(self.max_workgroup_storage);
+        caps.max_threads = caps.max_threads.min(self.max_invocations);
+        Some(caps)
     }
 
     /// The WGSL code-generation capabilities of this device.
@@ -94,7 +125,11 @@ impl fmt::Display for DeviceInfo {
             self.max_workgroup_storage,
             self.max_invocations,
             self.f16_native
-        )
+        )?;
+        if let Some((major, minor)) = self.compute_capability {
+            write!(f, ", compute capability {major}.{minor}")?;
+        }
+        Ok(())
     }
 }
 
@@ -127,7 +162,7 @@ pub enum LaunchArg {
 #[derive(Clone, Debug)]
 pub enum Kernel {
     /// A compiled kernel (code and launch contract); runs on the device of its code's
-    /// target ([`WgpuDevice`] for WGSL).
+    /// target ([`WgpuDevice`] for WGSL, `CudaDevice` for PTX).
     Compiled(Artifact),
     /// A kernel of a verified tile-IR program; runs on [`InterpDevice`].
     Tile {
@@ -155,7 +190,7 @@ impl Kernel {
         }
     }
 
-    /// The code's target (`"wgsl"`) or `"tile"`.
+    /// The code's target (`"wgsl"`, `"ptx"`) or `"tile"`.
     pub fn kind(&self) -> &'static str {
         match self {
             Kernel::Compiled(k) => k.code.target(),
@@ -177,6 +212,8 @@ pub enum Clock {
     GpuTimestamps,
     /// Host wall clock around submit and wait (includes launch overhead).
     WallClock,
+    /// CUDA events recorded on the stream just before and after the launch.
+    CudaEvents,
 }
 
 /// Timing of repeated launches.
@@ -280,7 +317,8 @@ impl fmt::Debug for ChosenDevice {
 /// The best available device: wgpu when an adapter exists, else the tile interpreter.
 ///
 /// `TILUS_DEVICE=wgpu` or `TILUS_DEVICE=interp` forces one; a forced wgpu device that cannot
-/// be opened is an error (unforced, it falls back to the interpreter and says why).
+/// be opened is an error (unforced, it falls back to the interpreter and says why). With the
+/// `cuda` feature, `TILUS_DEVICE=cuda` forces the CUDA device 0 (never chosen unforced).
 pub fn default_device() -> Result<ChosenDevice, RuntimeError> {
     let forced = std::env::var("TILUS_DEVICE").ok();
     match forced.as_deref() {
@@ -296,8 +334,22 @@ pub fn default_device() -> Result<ChosenDevice, RuntimeError> {
                 reason,
             })
         }
+        #[cfg(feature = "cuda")]
+        Some("cuda") => {
+            let dev = CudaDevice::new(0)?;
+            let reason = format!("cuda: forced by TILUS_DEVICE=cuda; {}", dev.info());
+            Ok(ChosenDevice {
+                device: Box::new(dev),
+                reason,
+            })
+        }
         Some(other) if !other.is_empty() => Err(RuntimeError::BadConfig(format!(
-            "TILUS_DEVICE={other:?}: expected `wgpu` or `interp`"
+            "TILUS_DEVICE={other:?}: expected {}",
+            if cfg!(feature = "cuda") {
+                "`wgpu`, `cuda` or `interp`"
+            } else {
+                "`wgpu` or `interp`"
+            }
         ))),
         _ => match WgpuDevice::new() {
             Ok(dev) => {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use tilus_lower::pipeline::{self, CompileOptions, Stage};
-use tilus_lower::target::{NativeF16, Target, WgslCaps};
+use tilus_lower::target::{NativeF16, PtxArch, PtxCaps, Target, WgslCaps};
 
 use super::program::load;
 use super::{CliError, CmdResult};
@@ -17,10 +17,14 @@ pub enum EmitKind {
     Layouts,
     /// The thread IR after e-graph simplification.
     ThreadIr,
-    /// The thread IR after WGSL legalization.
+    /// The thread IR after the target's legalization.
     Legalized,
-    /// The WGSL module.
+    /// The WGSL module (target wgsl).
     Wgsl,
+    /// The PTX module (target ptx).
+    Ptx,
+    /// The target's code: WGSL or PTX.
+    Code,
 }
 
 /// Which target to compile for.
@@ -28,6 +32,29 @@ pub enum EmitKind {
 pub enum TargetKind {
     /// WGSL for WebGPU (wgpu).
     Wgsl,
+    /// PTX for NVIDIA GPUs (CUDA).
+    Ptx,
+}
+
+/// An NVIDIA architecture for `--target ptx`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ArchKind {
+    /// Ampere (A100).
+    #[value(name = "sm_80")]
+    Sm80,
+    /// Hopper (H100, H200).
+    #[value(name = "sm_90")]
+    Sm90,
+}
+
+impl ArchKind {
+    /// The compiler's architecture.
+    pub fn arch(self) -> PtxArch {
+        match self {
+            ArchKind::Sm80 => PtxArch::Sm80,
+            ArchKind::Sm90 => PtxArch::Sm90,
+        }
+    }
 }
 
 /// Arguments of `tilus compile`.
@@ -41,8 +68,11 @@ pub struct CompileArgs {
     /// The target.
     #[arg(long, value_enum, default_value = "wgsl")]
     target: TargetKind,
-    /// What to print.
-    #[arg(long, value_enum, default_value = "wgsl")]
+    /// The architecture for `--target ptx`.
+    #[arg(long, value_enum, default_value = "sm_80")]
+    arch: ArchKind,
+    /// What to print (`code`, the default, is the target's code).
+    #[arg(long, value_enum, default_value = "code")]
     emit: EmitKind,
     /// Print the time of every stage (median of repeated compilations).
     #[arg(long)]
@@ -74,7 +104,24 @@ pub fn default_caps(f16: bool) -> WgslCaps {
 
 /// Runs `tilus compile`.
 pub fn compile(args: &CompileArgs) -> CmdResult {
-    let TargetKind::Wgsl = args.target;
+    let target = match args.target {
+        TargetKind::Wgsl => Target::Wgsl(default_caps(args.f16)),
+        TargetKind::Ptx => {
+            if args.f16 {
+                return Err(CliError("--f16 applies to --target wgsl only".into()));
+            }
+            Target::Ptx(PtxCaps::for_arch(args.arch.arch()))
+        }
+    };
+    match (args.emit, args.target) {
+        (EmitKind::Wgsl, TargetKind::Ptx) => {
+            return Err(CliError("--emit wgsl needs --target wgsl".into()))
+        }
+        (EmitKind::Ptx, TargetKind::Wgsl) => {
+            return Err(CliError("--emit ptx needs --target ptx".into()))
+        }
+        _ => {}
+    }
     let verified = load(&args.file)?;
     let names: Vec<String> = match &args.kernel {
         Some(k) => vec![k.clone()],
@@ -85,12 +132,11 @@ pub fn compile(args: &CompileArgs) -> CmdResult {
             .map(|f| f.name.clone())
             .collect(),
     };
-    let target = Target::Wgsl(default_caps(args.f16));
     let stop_after = match args.emit {
         EmitKind::Layouts => Stage::Layouts,
         EmitKind::ThreadIr => Stage::Simplify,
         EmitKind::Legalized => Stage::Legalize,
-        EmitKind::Wgsl => Stage::Validate,
+        EmitKind::Wgsl | EmitKind::Ptx | EmitKind::Code => Stage::Validate,
     };
     let opts = CompileOptions {
         simplify: !args.no_simplify,
@@ -116,7 +162,7 @@ pub fn compile(args: &CompileArgs) -> CmdResult {
                     let _ = write!(out, "{k}");
                 }
             }
-            EmitKind::Wgsl => {
+            EmitKind::Wgsl | EmitKind::Ptx | EmitKind::Code => {
                 if let Some(k) = &compiled.artifact {
                     out.push_str(k.code.text());
                 }

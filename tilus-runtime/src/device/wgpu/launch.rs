@@ -1,14 +1,14 @@
-//! Launching on the wgpu device: the pipeline cache, argument checking against the
-//! launch contract, encoding and timestamp timing.
+//! Launching on the wgpu device: the pipeline cache, the bind group of a bound launch
+//! ([`bind`](crate::device::bind)), encoding and timestamp timing.
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use tilus_ir::dtype::{pack, DType};
-use tilus_lower::artifact::{Artifact, ParamBinding, WgslModule};
+use tilus_lower::artifact::{Artifact, WgslModule};
 
 use super::WgpuDevice;
+use crate::device::bind::{self, SlotSource};
 use crate::device::{Kernel, LaunchArg};
 use crate::error::RuntimeError;
 
@@ -125,7 +125,8 @@ impl WgpuDevice {
         Ok(cached)
     }
 
-    /// Checks the arguments against the contract and builds the bind group and grid.
+    /// Checks the arguments against the contract ([`bind`]) and builds the bind group and
+    /// grid.
     pub(super) fn prepare(
         &mut self,
         kernel: &Kernel,
@@ -143,130 +144,56 @@ impl WgpuDevice {
                 kernel: kernel.kind(),
             });
         };
-        let c = &k.launch;
         let bad = |m: String| RuntimeError::bad_launch(&k.name, m);
-        if args.len() != c.params.len() {
-            return Err(bad(format!(
-                "{} arguments for {} parameters",
-                args.len(),
-                c.params.len()
-            )));
-        }
-        // Integer values of the scalar arguments, for grid and workspace expressions and the
-        // assumptions. A float argument has none: an expression that reads one cannot be
-        // evaluated (sizes never come from floats).
-        let ints: Vec<Option<i64>> = args
-            .iter()
-            .map(|a| match a {
-                LaunchArg::Int(v) => Some(*v),
-                LaunchArg::Float(_) | LaunchArg::Buffer(_) => None,
-            })
-            .collect();
-        if let Some(a) = c.broken_assumption(&ints) {
-            return Err(bad(format!(
-                "the kernel was compiled assuming parameter {} is a multiple of {}, got {:?}",
-                a.param,
-                a.divisor,
-                args.get(a.param)
-            )));
-        }
+        // The argument count and the assumptions are checked before compiling.
+        bind::check_args(k, args)?;
         let pipeline = self.pipeline(k, module)?;
-        // The scalar block and the buffer bindings.
-        let mut words = vec![0u32; c.scalar_words.max(1) as usize];
-        let mut bound: Vec<(u32, &::wgpu::Buffer)> = Vec::new();
-        for p in &c.params {
-            match p {
-                ParamBinding::Buffer { param, binding, .. } => {
-                    let Some(LaunchArg::Buffer(id)) = args.get(*param) else {
-                        return Err(bad(format!(
-                            "parameter {param} is a pointer; got {:?}",
-                            args.get(*param)
-                        )));
-                    };
-                    bound.push((*binding, &self.buffers.get(*id)?.buffer));
-                }
-                ParamBinding::Scalar { param, dtype, word } => {
-                    let arg = args
-                        .get(*param)
-                        .ok_or_else(|| bad(format!("no argument for parameter {param}")))?;
-                    let value = scalar_word(*dtype, arg)
-                        .map_err(|m| bad(format!("parameter {param}: {m}")))?;
-                    let slot = words.get_mut(*word as usize).ok_or_else(|| {
-                        bad(format!(
-                            "parameter {param} sits at word {word} of a {}-word scalar block",
-                            c.scalar_words
-                        ))
-                    })?;
-                    *slot = value;
-                }
-            }
-        }
-        // The grid.
-        if c.grid.len() > 3 {
-            return Err(bad(format!("a grid of {} dimensions", c.grid.len())));
-        }
-        let mut grid = [1u32; 3];
-        for (axis, expr) in c.grid.iter().enumerate() {
-            let n = expr.eval(&ints).ok_or_else(|| {
-                bad(format!(
-                    "grid extent {axis} ({expr:?}) cannot be evaluated (overflow, division by \
-                     zero or a missing parameter)"
-                ))
-            })?;
-            let max = self.limits.max_compute_workgroups_per_dimension;
-            grid[axis] = u32::try_from(n)
-                .ok()
-                .filter(|&n| n <= max)
-                .ok_or_else(|| bad(format!("grid extent {axis} is {n}; allowed 0..={max}")))?;
-        }
+        let max = self.limits.max_compute_workgroups_per_dimension;
+        let buffers = &self.buffers;
+        let b = bind::bind(k, args, [max; 3], |id| buffers.get(id).map(drop))?;
         // The scalar block and workspaces (fresh buffers are zero-filled by wgpu).
         let scalars = self.raw_buffer(
             "scalars",
-            4 * words.len() as u64,
+            4 * b.scalar_words.len() as u64,
             ::wgpu::BufferUsages::STORAGE | ::wgpu::BufferUsages::COPY_DST,
         )?;
-        let scalar_bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
-        self.queue.write_buffer(&scalars, 0, &scalar_bytes);
-        let mut workspaces = Vec::new();
+        self.queue.write_buffer(&scalars, 0, &b.scalar_bytes());
+        let mut resources: Vec<(u32, ::wgpu::Buffer)> = Vec::with_capacity(b.slots.len());
         let mut clean = Vec::new();
-        for ws in &c.workspaces {
-            let n = ws
-                .elements
-                .eval(&ints)
-                .and_then(|n| usize::try_from(n).ok())
-                .ok_or_else(|| {
-                    bad(format!(
-                        "workspace at binding {} has no valid size ({:?})",
-                        ws.binding, ws.elements
-                    ))
-                })?;
-            let bytes = padded(pack::packed_len(ws.dtype.bits(), n));
-            let buf = self.raw_buffer(
-                "workspace",
-                bytes,
-                ::wgpu::BufferUsages::STORAGE | ::wgpu::BufferUsages::COPY_DST,
-            )?;
-            if ws.requires_clean {
-                clean.push(buf.clone());
-            }
-            workspaces.push((ws.binding, buf));
+        for slot in &b.slots {
+            let buffer = match slot.source {
+                SlotSource::ScalarBlock => scalars.clone(),
+                SlotSource::Arg(id) => self.buffers.get(id)?.buffer.clone(),
+                SlotSource::Workspace {
+                    bytes,
+                    requires_clean,
+                } => {
+                    let buf = self.raw_buffer(
+                        "workspace",
+                        padded(bytes),
+                        ::wgpu::BufferUsages::STORAGE | ::wgpu::BufferUsages::COPY_DST,
+                    )?;
+                    if requires_clean {
+                        clean.push(buf.clone());
+                    }
+                    buf
+                }
+            };
+            resources.push((slot.binding, buffer));
         }
         // Bind exactly what the module declares.
         let mut entries = Vec::with_capacity(pipeline.bindings.len());
         for &(binding, _) in &pipeline.bindings {
-            let resource = if binding == c.scalars_binding {
-                scalars.as_entire_binding()
-            } else if let Some((_, b)) = bound.iter().find(|(b, _)| *b == binding) {
-                b.as_entire_binding()
-            } else if let Some((_, b)) = workspaces.iter().find(|(b, _)| *b == binding) {
-                b.as_entire_binding()
-            } else {
+            let Some((_, buffer)) = resources.iter().find(|(b, _)| *b == binding) else {
                 return Err(bad(format!(
                     "the module declares binding {binding}, which the launch contract does \
                      not name"
                 )));
             };
-            entries.push(::wgpu::BindGroupEntry { binding, resource });
+            entries.push(::wgpu::BindGroupEntry {
+                binding,
+                resource: buffer.as_entire_binding(),
+            });
         }
         let bind_group = self.checked(&format!("binding kernel `{}`", k.name), || {
             self.device.create_bind_group(&::wgpu::BindGroupDescriptor {
@@ -279,7 +206,7 @@ impl WgpuDevice {
             pipeline,
             bind_group,
             clean,
-            grid,
+            grid: b.grid,
             label: k.name.clone(),
         })
     }
@@ -384,94 +311,9 @@ pub(super) fn padded(bytes: usize) -> u64 {
     (bytes as u64).div_ceil(4).max(1) * 4
 }
 
-/// The 32-bit word a scalar argument becomes (i32 sign-extended, u32, f32 bits).
-fn scalar_word(dtype: DType, arg: &LaunchArg) -> Result<u32, String> {
-    match (dtype, *arg) {
-        (DType::F32, LaunchArg::Float(x)) => Ok((x as f32).to_bits()),
-        (DType::F32, LaunchArg::Int(v)) => Ok((v as f32).to_bits()),
-        (DType::Int { bits, signed }, LaunchArg::Int(v)) if bits <= 32 => {
-            let bits = u32::from(bits);
-            let (lo, hi) = if signed {
-                (-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1)
-            } else {
-                (0, (1i64 << bits) - 1)
-            };
-            if v < lo || v > hi {
-                return Err(format!("{v} is out of range for {dtype}"));
-            }
-            // In range, so the truncation is exact (signed values sign-extend to 32 bits).
-            Ok(if signed { v as i32 as u32 } else { v as u32 })
-        }
-        // f16 scalars are carried as the f32 bits of the f16-rounded value (the WGSL
-        // legalization emulates f16 exactly in f32).
-        (DType::F16, LaunchArg::Float(x)) => {
-            Ok((dtype.decode_f64(dtype.encode_f64(x)) as f32).to_bits())
-        }
-        (DType::F16, LaunchArg::Int(v)) => {
-            Ok((dtype.decode_f64(dtype.encode_f64(v as f64)) as f32).to_bits())
-        }
-        // Other floats (bf16, fp8, minifloats) travel as their code.
-        (
-            DType::BF16 | DType::F8E4M3FN | DType::F8E5M2 | DType::MiniFloat { .. },
-            LaunchArg::Float(x),
-        ) => Ok(dtype.encode_f64(x) as u32),
-        (
-            DType::BF16 | DType::F8E4M3FN | DType::F8E5M2 | DType::MiniFloat { .. },
-            LaunchArg::Int(v),
-        ) => Ok(dtype.encode_f64(v as f64) as u32),
-        (_, arg) => Err(format!(
-            "a {dtype} scalar cannot take {arg:?} (the WGSL scalar block holds integers of at \
-             most 32 bits and floats of at most 32 bits)"
-        )),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn scalar_words() {
-        let i32_ = DType::Int {
-            bits: 32,
-            signed: true,
-        };
-        let u32_ = DType::Int {
-            bits: 32,
-            signed: false,
-        };
-        assert_eq!(scalar_word(i32_, &LaunchArg::Int(-1)), Ok(u32::MAX));
-        assert_eq!(
-            scalar_word(u32_, &LaunchArg::Int(0xffff_ffff)),
-            Ok(u32::MAX)
-        );
-        assert!(scalar_word(u32_, &LaunchArg::Int(-1)).is_err());
-        assert!(scalar_word(i32_, &LaunchArg::Int(1 << 31)).is_err());
-        assert!(scalar_word(i32_, &LaunchArg::Float(1.0)).is_err());
-        assert_eq!(
-            scalar_word(DType::F32, &LaunchArg::Float(1.5)),
-            Ok(1.5f32.to_bits())
-        );
-        // f16: the f32 bits of the f16-rounded value (1/3 rounds to 0x3555 = 0.333251953125).
-        assert_eq!(
-            scalar_word(DType::F16, &LaunchArg::Float(1.0 / 3.0)),
-            Ok(0.333_251_95_f32.to_bits())
-        );
-        // Coded floats travel as their code.
-        assert_eq!(scalar_word(DType::BF16, &LaunchArg::Float(1.0)), Ok(0x3F80));
-        assert_eq!(
-            scalar_word(DType::F8E4M3FN, &LaunchArg::Float(448.0)),
-            Ok(0x7E)
-        );
-        assert!(scalar_word(
-            DType::Int {
-                bits: 64,
-                signed: true
-            },
-            &LaunchArg::Int(1)
-        )
-        .is_err());
-    }
 
     #[test]
     fn padding() {

@@ -205,6 +205,7 @@ impl WgpuDevice {
             max_workgroup_storage: limits.max_compute_workgroup_storage_size,
             max_invocations: limits.max_compute_invocations_per_workgroup,
             f16_native: Default::default(),
+            compute_capability: None,
         };
         let mut dev = WgpuDevice {
             device,

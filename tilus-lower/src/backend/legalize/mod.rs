@@ -1,5 +1,9 @@
-//! Legalization for WGSL: rewrites a [`ThreadKernel`] into a *WGSL-legal* thread kernel,
-//! which [`crate::backend::wgsl::emit`] prints one construct at a time, deciding nothing.
+//! Word legalization, shared by the WGSL and PTX backends: rewrites a [`ThreadKernel`] into
+//! a *word-legal* thread kernel, which [`crate::backend::wgsl::emit`] or
+//! [`crate::backend::ptx`] prints one construct at a time, deciding nothing. A [`Profile`]
+//! says what the target adds to the common 32-bit subset ([`Profile::wgsl`],
+//! [`Profile::ptx`]); the rest of this documentation describes WGSL, and
+//! [`Profile`] the differences.
 //!
 //! ```text
 //! ThreadKernel ─unsupported::check─► plan storage (buffers → words, shared → smem,
@@ -79,6 +83,7 @@ mod memory;
 mod ops;
 mod share;
 mod unsupported;
+mod warp;
 
 use std::collections::HashMap;
 
@@ -86,7 +91,7 @@ use tilus_ir::dtype::DType;
 
 use crate::error::LowerError;
 use crate::grid::GridExpr;
-use crate::target::{NativeF16, WgslCaps};
+use crate::target::{NativeF16, PtxCaps, WgslCaps};
 use crate::thread_ir::{
     Buffer, BufferId, BufferKind, ExprId, KernelBuilder, LocalId, Param, ParamKind, SharedId, Stmt,
     ThreadKernel, Ty, VarId,
@@ -100,11 +105,71 @@ type R<T> = Result<T, LowerError>;
 /// Name of the single shared-memory word array of a legalized kernel.
 pub const SMEM_NAME: &str = "smem";
 
+/// What a target adds to the common word-legal subset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Profile {
+    /// The target's short name, for error messages (`wgsl`, `ptx`).
+    pub target: &'static str,
+    /// Threads per block the target allows.
+    pub max_threads: u32,
+    /// Bytes of shared memory per block the target allows.
+    pub shared_bytes: u32,
+    /// The native `f16` conversions proven exact.
+    pub f16_native: NativeF16,
+    /// Integer → `f32` conversions round to nearest even natively (PTX `cvt.rn`), so they
+    /// are kept for any value; otherwise only values provably below 2^24 are converted
+    /// natively and the rest by an integer routine (WGSL leaves the rounding open).
+    pub exact_int_to_f32: bool,
+    /// The warp intrinsics (`mma`, `ldmatrix`) and inter-block semaphores are kept (the
+    /// target executes them); otherwise they are rejected.
+    pub warp_ops: bool,
+    /// `f32` arithmetic keeps subnormal operands and results (PTX without `.ftz`), so coded
+    /// floats are decoded by shift, mask and an exact scale ([`floats::decode_scaled`]);
+    /// otherwise (WGSL may flush subnormals) by integer operations with a subnormal select.
+    pub subnormals: bool,
+}
+
+impl Profile {
+    /// The WGSL profile of an adapter.
+    pub fn wgsl(caps: &WgslCaps) -> Profile {
+        Profile {
+            target: "wgsl",
+            max_threads: caps.max_invocations,
+            shared_bytes: caps.max_workgroup_storage,
+            f16_native: caps.f16_native,
+            exact_int_to_f32: false,
+            warp_ops: false,
+            subnormals: false,
+        }
+    }
+
+    /// The PTX profile: `cvt.rn` conversions, tensor cores, semaphores. `f16` conversions
+    /// stay integer routines (exact by construction; `cvt` between `f16` and `f32` differs
+    /// from the thread IR on NaN payloads).
+    pub fn ptx(caps: &PtxCaps) -> Profile {
+        Profile {
+            target: "ptx",
+            max_threads: caps.max_threads,
+            shared_bytes: caps.shared_bytes,
+            f16_native: NativeF16::default(),
+            exact_int_to_f32: true,
+            warp_ops: true,
+            subnormals: true,
+        }
+    }
+}
+
 /// Rewrites `kernel` into a WGSL-legal thread kernel (see the module documentation).
 pub fn legalize_wgsl(kernel: &ThreadKernel, caps: &WgslCaps) -> Result<ThreadKernel, LowerError> {
-    unsupported::check(kernel, caps)?;
+    legalize_words(kernel, &Profile::wgsl(caps))
+}
+
+/// Rewrites `kernel` into a word-legal thread kernel for `profile`.
+pub fn legalize_words(kernel: &ThreadKernel, profile: &Profile) -> Result<ThreadKernel, LowerError> {
+    unsupported::check(kernel, profile)?;
     let mut cx = Legalizer::new(kernel)?;
-    cx.f16_native = caps.f16_native;
+    cx.f16_native = profile.f16_native;
+    cx.profile = *profile;
     let mut body = cx.block(&kernel.body)?;
     fences::relax(&mut body, false);
     let body = share::bind(&mut cx.b, body);
@@ -142,6 +207,8 @@ pub(crate) struct Legalizer<'k> {
     temp_vars: Pool<(&'static str, Ty), VarId>,
     /// The native `f16` conversions the target proved exact.
     pub f16_native: NativeF16,
+    /// The target's profile.
+    pub profile: Profile,
 }
 
 /// Temporaries reused from one input statement to the next: everything a statement's
@@ -277,6 +344,7 @@ impl<'k> Legalizer<'k> {
             temps: Pool::new(),
             temp_vars: Pool::new(),
             f16_native: NativeF16::default(),
+            profile: Profile::wgsl(&WgslCaps::default()),
         })
     }
 
@@ -366,6 +434,34 @@ impl<'k> Legalizer<'k> {
             Stmt::CommitGroup | Stmt::WaitGroup(_) | Stmt::WaitAll => {}
             Stmt::Barrier | Stmt::SharedBarrier => out.push(s.clone()),
             Stmt::Atomic { op, dst, value } => self.atomic(out, *op, *dst, *value)?,
+            Stmt::Mma {
+                shape,
+                dtype,
+                a,
+                b,
+                c,
+                d,
+            } if self.profile.warp_ops => self.mma(out, *shape, *dtype, [*a, *b, *c, *d])?,
+            Stmt::SemAcquire { sem, value } if self.profile.warp_ops => {
+                let sem = self.word_ref(*sem, "a semaphore")?;
+                let value = self.expr(*value)?;
+                out.push(Stmt::SemAcquire { sem, value });
+            }
+            Stmt::SemRelease { sem, value } if self.profile.warp_ops => {
+                let sem = self.word_ref(*sem, "a semaphore")?;
+                let value = self.expr(*value)?;
+                out.push(Stmt::SemRelease { sem, value });
+            }
+            Stmt::LdMatrix { .. } if self.profile.warp_ops => {
+                return Err(LowerError::Unsupported {
+                    inst: "ldmatrix".into(),
+                    reason: format!(
+                        "the word legalization does not carry ldmatrix yet (target {}); \
+                         lowering loads mma fragments with shared-memory loads",
+                        self.profile.target
+                    ),
+                })
+            }
             Stmt::Mma { .. }
             | Stmt::LdMatrix { .. }
             | Stmt::SemAcquire { .. }

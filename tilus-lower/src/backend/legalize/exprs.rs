@@ -74,7 +74,11 @@ impl Legalizer<'_> {
             Expr::Decode(d, a) => {
                 let spec = coded_spec(d)?;
                 let a = self.expr(a)?;
-                floats::decode(&mut self.b, &spec, a)
+                if self.profile.subnormals {
+                    floats::decode_scaled(&mut self.b, &spec, a)
+                } else {
+                    floats::decode(&mut self.b, &spec, a)
+                }
             }
             Expr::Encode(d, a) => {
                 let spec = coded_spec(d)?;
@@ -109,7 +113,9 @@ impl Legalizer<'_> {
 
     /// Whether an integer input expression provably converts to `f32` exactly.
     fn fits_f32(&mut self, a: ExprId) -> bool {
-        self.facts
+        self.profile.exact_int_to_f32
+            || self
+                .facts
             .range(a)
             .is_some_and(|(lo, hi)| lo >= -EXACT_F32_INT && hi <= EXACT_F32_INT)
     }

@@ -223,6 +223,50 @@ pub fn decode(b: &mut KernelBuilder, spec: &FloatSpec, code: ExprId) -> ExprId {
     b.bits_as(Ty::F32, bits)
 }
 
+/// Like [`decode`], for targets whose `f32` multiply keeps subnormals (PTX without `.ftz`):
+/// the magnitude bits moved to the top of an `f32` are the value times `2^(bias - 127)`
+/// (a subnormal code lands on the `f32` subnormal with the same fraction), so one exact
+/// multiply by `2^(127 - bias)` gives normals and subnormals alike: shift, mask, scale, no
+/// select. Infinities and NaNs keep their selects.
+pub fn decode_scaled(b: &mut KernelBuilder, spec: &FloatSpec, code: ExprId) -> ExprId {
+    if spec.bias == 127 && spec.exp == 8 {
+        return decode(b, spec, code);
+    }
+    let (m_bits, width) = (spec.mant, spec.exp + spec.mant);
+    let c = b.and_k(code, low_mask(width + 1));
+    let mag = b.and_k(c, low_mask(width));
+    let sign = b.shr_k(c, width);
+    let sign = b.shl_k(sign, 31);
+    let shifted = b.shl_k(mag, 23 - m_bits);
+    let signed = b.or_(shifted, sign);
+    let f = b.bits_as(Ty::F32, signed);
+    let scale = b.konst(Const::F32(pow2_bits(127 - spec.bias)));
+    let value = b.op(BinaryOp::Mul, f, scale);
+    if spec.inf_code.is_none() && spec.nan_above.is_none() {
+        return value;
+    }
+    let mut bits = b.bits_as(Ty::U32, value);
+    if let Some(inf) = spec.inf_code {
+        let is_inf = b.eq_k(mag, inf);
+        let inf_bits = b.or_k(sign, 0x7f80_0000);
+        bits = b.sel(is_inf, inf_bits, bits);
+    }
+    if let Some(above) = spec.nan_above {
+        let is_nan = b.gt_k(mag, above);
+        let nan_bits = match spec.nan_decode {
+            NanDecode::Canonical => b.u32(0x7fc0_0000),
+            NanDecode::Payload { quiet } => {
+                let man = b.and_k(mag, low_mask(m_bits));
+                let payload = b.shl_k(man, 23 - m_bits);
+                b.or_k(payload, if quiet { 0x7fc0_0000 } else { 0x7f80_0000 })
+            }
+        };
+        let nan_bits = b.or_(nan_bits, sign);
+        bits = b.sel(is_nan, nan_bits, bits);
+    }
+    b.bits_as(Ty::F32, bits)
+}
+
 /// The code nearest to the `f32` whose bits are the `u32` expression `bits` (round to
 /// nearest even; overflow, infinities and NaN per the format's rules).
 pub fn encode(b: &mut KernelBuilder, spec: &FloatSpec, bits: ExprId) -> ExprId {

@@ -1,13 +1,14 @@
-//! What WGSL cannot run, rejected up front with an error naming the construct: 64-bit
-//! integers (WGSL has none), tensor-core intrinsics (`mma`, `ldmatrix`), inter-block
-//! semaphores (WebGPU gives no forward-progress guarantee between workgroups), and kernels
-//! beyond the adapter's workgroup limits.
+//! What the word subset cannot run, rejected up front with an error naming the construct:
+//! 64-bit integers (WGSL has none; the PTX path computes addresses in 64 bits itself but
+//! keeps values in 32), kernels beyond the target's block limits and, unless the profile
+//! keeps them ([`Profile::warp_ops`]), tensor-core intrinsics (`mma`, `ldmatrix`) and
+//! inter-block semaphores (WebGPU gives no forward-progress guarantee between workgroups).
 
 use tilus_ir::dtype::DType;
 
 use super::R;
 use crate::error::LowerError;
-use crate::target::WgslCaps;
+use super::Profile;
 use crate::thread_ir::{Const, Expr, ParamKind, Stmt, ThreadKernel, Ty};
 
 fn unsupported(inst: impl Into<String>, reason: impl Into<String>) -> LowerError {
@@ -25,23 +26,24 @@ fn wide_ty(t: Ty) -> bool {
     matches!(t, Ty::I64 | Ty::U64)
 }
 
-const NO_64: &str = "WGSL has no 64-bit integers (target wgsl)";
+const NO_64: &str = "64-bit integer values are not supported on the word-legal path (WGSL \
+                     has none; PTX kernels keep values in 32 bits)";
 
 /// Checks the whole kernel; the first problem found is returned.
-pub(super) fn check(k: &ThreadKernel, caps: &WgslCaps) -> R<()> {
-    if k.num_threads == 0 || k.num_threads > caps.max_invocations {
+pub(super) fn check(k: &ThreadKernel, profile: &Profile) -> R<()> {
+    if k.num_threads == 0 || k.num_threads > profile.max_threads {
         return Err(unsupported(
             format!("kernel `{}`", k.name),
             format!(
-                "{} threads per block; the adapter allows 1..={} invocations per workgroup",
-                k.num_threads, caps.max_invocations
+                "{} threads per block; target {} allows 1..={} threads per block",
+                k.num_threads, profile.target, profile.max_threads
             ),
         ));
     }
-    if k.shared_bytes > caps.max_workgroup_storage {
+    if k.shared_bytes > profile.shared_bytes {
         return Err(LowerError::SharedMemoryExceeded {
             needed: u64::from(k.shared_bytes),
-            available: u64::from(caps.max_workgroup_storage),
+            available: u64::from(profile.shared_bytes),
             inst: format!("kernel `{}`", k.name),
         });
     }
@@ -96,6 +98,9 @@ pub(super) fn check(k: &ThreadKernel, caps: &WgslCaps) -> R<()> {
         if let Some(t) = t {
             return Err(unsupported(format!("a {} value", t.name()), NO_64));
         }
+    }
+    if profile.warp_ops {
+        return Ok(());
     }
     statements(&k.body)
 }

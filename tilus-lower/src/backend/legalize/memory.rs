@@ -480,25 +480,27 @@ impl Legalizer<'_> {
         dst: MemRef,
         value: ExprId,
     ) -> R<()> {
-        let m = self.mem(dst.space)?;
+        let dst = self.word_ref(dst, "an atomic")?;
+        let value = self.expr(value)?;
+        out.push(Stmt::Atomic { op, dst, value });
+        Ok(())
+    }
+
+    /// The output word of a 32-bit element (atomics, semaphores).
+    pub(super) fn word_ref(&mut self, r: MemRef, what: &str) -> R<MemRef> {
+        let m = self.mem(r.space)?;
         if m.n != 32 || !m.base.is_multiple_of(32) {
-            return Err(LowerError::InvalidProgram(
-                "an atomic on elements that are not 32-bit words".into(),
-            ));
+            return Err(LowerError::InvalidProgram(format!(
+                "{what} on elements that are not 32-bit words"
+            )));
         }
-        let index = self.expr(dst.index)?;
+        let index = self.expr(r.index)?;
         let k = self.b.i32((m.base / 32) as i32);
         let index = self.b.add(index, k);
-        let value = self.expr(value)?;
-        out.push(Stmt::Atomic {
-            op,
-            dst: MemRef {
-                space: m.space,
-                index,
-            },
-            value,
-        });
-        Ok(())
+        Ok(MemRef {
+            space: m.space,
+            index,
+        })
     }
 }
 

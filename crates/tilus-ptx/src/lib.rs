@@ -1,0 +1,1 @@
+//! PTX-subset interpreter (under construction).

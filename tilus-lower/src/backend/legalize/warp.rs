@@ -1,0 +1,81 @@
+//! Warp intrinsics in a word-legal kernel (kept only by profiles with
+//! [`super::Profile::warp_ops`]).
+//!
+//! A word-legal `mma` reads its operands as the registers the instruction takes: `a` is 4
+//! `u32` words and `b` 2 words, each holding two 16-bit codes (the lower slot in the low
+//! half, the order of `mma.sync`'s `.f16x2`/`.bf16x2` registers), and `c`/`d` are 4 `f32`
+//! slots. The legalizer gathers the input fragments into such temporaries and writes `d`
+//! back to its slots, so the emitter prints one instruction.
+
+use tilus_ir::dtype::DType;
+
+use super::ops::Ops;
+use super::{Legalizer, R, U32};
+use crate::thread_ir::{LocalRef, MmaShape, Stmt};
+
+impl Legalizer<'_> {
+    /// `mma` with operands `[a, b, c, d]` (input slots).
+    pub(super) fn mma(
+        &mut self,
+        out: &mut Vec<Stmt>,
+        shape: MmaShape,
+        dtype: DType,
+        [a, b, c, d]: [LocalRef; 4],
+    ) -> R<()> {
+        let MmaShape::M16N8K16 = shape;
+        let wa = self.pairs(out, "mma_a", a, 4)?;
+        let wb = self.pairs(out, "mma_b", b, 2)?;
+        let wc = self.temp("mma_c", DType::F32, 4);
+        for j in 0..4 {
+            let v = self.read_slot(c.array, c.slot + j)?;
+            out.push(Stmt::SetLocal {
+                dst: LocalRef { array: wc, slot: j },
+                value: v,
+            });
+        }
+        let wd = self.temp("mma_d", DType::F32, 4);
+        out.push(Stmt::Mma {
+            shape,
+            dtype,
+            a: LocalRef { array: wa, slot: 0 },
+            b: LocalRef { array: wb, slot: 0 },
+            c: LocalRef { array: wc, slot: 0 },
+            d: LocalRef { array: wd, slot: 0 },
+        });
+        for j in 0..4 {
+            let v = self.b.read_local(wd, j);
+            self.write_slot(
+                out,
+                LocalRef {
+                    array: d.array,
+                    slot: d.slot + j,
+                },
+                v,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// `words` `u32` words of 16-bit code pairs from the input slots at `r`.
+    fn pairs(
+        &mut self,
+        out: &mut Vec<Stmt>,
+        base: &'static str,
+        r: LocalRef,
+        words: u32,
+    ) -> R<crate::thread_ir::LocalId> {
+        let t = self.temp(base, U32, words);
+        for j in 0..words {
+            let lo = self.read_code(r.array, r.slot + 2 * j)?;
+            let hi = self.read_code(r.array, r.slot + 2 * j + 1)?;
+            let b = &mut self.b;
+            let hi = b.shl_k(hi, 16);
+            let value = b.or_(lo, hi);
+            out.push(Stmt::SetLocal {
+                dst: LocalRef { array: t, slot: j },
+                value,
+            });
+        }
+        Ok(t)
+    }
+}
