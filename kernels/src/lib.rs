@@ -68,6 +68,7 @@ pub mod packed;
 pub mod plan;
 pub mod quant;
 pub mod run;
+pub mod selftest;
 pub mod simt;
 pub mod vector_add;
 

@@ -4,21 +4,34 @@
 use tilus_ir::text::parse_program;
 use tilus_ir::verify::verify;
 use tilus_lower::pipeline::{compile as compile_kernel, CompileOptions, Stage};
-use tilus_lower::target::{NativeF16, Target, WgslCaps};
+use tilus_lower::target::{NativeF16, PtxArch, PtxCaps, Target, WgslCaps};
 
 use crate::subtest::fail;
 use crate::{check_output, Failure, TestFile};
 
 /// The caps of `; target: wgsl [f16]`: lavapipe's limits, no subgroups; `f16` adds
-/// SHADER_F16 and proven native f16 conversions.
+/// SHADER_F16 and proven native f16 conversions. `; target: ptx [sm_80|sm_90]` is PTX for
+/// that architecture (sm_80 by default).
 fn target(file: &TestFile, spec: &str) -> Result<Target, Failure> {
     let mut words = spec.split_whitespace();
     match words.next() {
         Some("wgsl") => {}
+        Some("ptx") => {
+            let arch = match words.next() {
+                None => PtxArch::Sm80,
+                Some(a) => PtxArch::parse(a).ok_or_else(|| {
+                    fail(
+                        file,
+                        format!("`; target: {spec}`: unknown architecture `{a}`"),
+                    )
+                })?,
+            };
+            return Ok(Target::Ptx(PtxCaps::for_arch(arch)));
+        }
         other => {
             return Err(fail(
                 file,
-                format!("`; target: {spec}`: unknown target {other:?} (wgsl)"),
+                format!("`; target: {spec}`: unknown target {other:?} (wgsl, ptx)"),
             ))
         }
     }
@@ -79,6 +92,12 @@ pub(crate) fn compile(file: &TestFile) -> Result<(), Failure> {
     for f in &verified.program().functions {
         let c = compile_kernel(&verified, &f.name, &target, &opts)
             .map_err(|e| fail(file, format!("kernel `{}`: {e}", f.name)))?;
+        if let (Some(a), Some(ptxas)) = (&c.artifact, std::env::var_os("PTXAS")) {
+            if let Some(m) = a.ptx() {
+                tilus_lower::backend::ptx::ptxas::assemble(&ptxas, &m.source, &m.arch)
+                    .map_err(|e| fail(file, format!("kernel `{}`: {e}", f.name)))?;
+            }
+        }
         let stage = match stop_after {
             Stage::Layouts => c.layouts_text,
             Stage::Simplify => c.thread_ir.map(|k| k.to_string()).unwrap_or_default(),

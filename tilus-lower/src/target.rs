@@ -37,7 +37,10 @@ impl PtxArch {
     /// Parses `sm_80`/`sm_90` (also `80`, `90`); newer compute capabilities map to the
     /// newest architecture they can run (`sm_89` → `sm_80`, `sm_100` → `sm_90`).
     pub fn parse(s: &str) -> Option<PtxArch> {
-        let digits = s.trim().trim_start_matches("sm_").trim_start_matches("compute_");
+        let digits = s
+            .trim()
+            .trim_start_matches("sm_")
+            .trim_start_matches("compute_");
         let n: u32 = digits.trim_end_matches('a').parse().ok()?;
         match n {
             80..=89 => Some(PtxArch::Sm80),

@@ -13,8 +13,8 @@ use tilus_ir::verify::verify;
 use tilus_kernels::{
     a16wx, gemm, quantize, vector_add, A16WxConfig, GemmConfig, GroupSize, QuantMode,
 };
-use tilus_lower::backend::wgsl::emit::emit_wgsl;
 use tilus_lower::backend::legalize::legalize_wgsl;
+use tilus_lower::backend::wgsl::emit::emit_wgsl;
 use tilus_lower::layout_infer::infer;
 use tilus_lower::target::Target;
 use tilus_lower::tile_to_thread::{lower_function_with, LowerOptions};

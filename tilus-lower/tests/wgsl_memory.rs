@@ -7,8 +7,8 @@ mod wgsl_support;
 use tilus_ir::dtype::DType;
 use tilus_ir::expr::Axis;
 use tilus_lower::artifact::{GridExpr, ParamBinding};
-use tilus_lower::backend::wgsl::emit::emit_wgsl;
 use tilus_lower::backend::legalize::legalize_wgsl;
+use tilus_lower::backend::wgsl::emit::emit_wgsl;
 use tilus_lower::error::LowerError;
 use tilus_lower::thread_ir::interp::Arg;
 use tilus_lower::thread_ir::{

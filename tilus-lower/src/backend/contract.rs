@@ -85,7 +85,10 @@ fn dtype_of_ty(t: Ty) -> DType {
 }
 
 /// The launch contract of a word-legal kernel with slots `bindings`.
-pub fn launch_contract(kernel: &ThreadKernel, bindings: &Bindings) -> Result<LaunchContract, LowerError> {
+pub fn launch_contract(
+    kernel: &ThreadKernel,
+    bindings: &Bindings,
+) -> Result<LaunchContract, LowerError> {
     let mut params = Vec::with_capacity(kernel.params.len());
     for (i, p) in kernel.params.iter().enumerate() {
         params.push(match p.kind {

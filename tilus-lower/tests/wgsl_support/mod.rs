@@ -3,8 +3,8 @@
 #![allow(dead_code)]
 
 use tilus_ir::dtype::{pack, DType};
-use tilus_lower::backend::wgsl::emit::{emit_wgsl, validate_wgsl};
 use tilus_lower::backend::legalize::{legalize_wgsl, word_dtype};
+use tilus_lower::backend::wgsl::emit::{emit_wgsl, validate_wgsl};
 use tilus_lower::target::WgslCaps;
 use tilus_lower::thread_ir::interp::{run_kernel, Arg, HostBuffer, RunOptions};
 use tilus_lower::thread_ir::verify::verify;

@@ -116,8 +116,8 @@ impl Legalizer<'_> {
         self.profile.exact_int_to_f32
             || self
                 .facts
-            .range(a)
-            .is_some_and(|(lo, hi)| lo >= -EXACT_F32_INT && hi <= EXACT_F32_INT)
+                .range(a)
+                .is_some_and(|(lo, hi)| lo >= -EXACT_F32_INT && hi <= EXACT_F32_INT)
     }
 
     fn unary(&mut self, op: UnaryOp, a: ExprId) -> R<ExprId> {

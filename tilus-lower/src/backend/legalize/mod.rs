@@ -165,7 +165,10 @@ pub fn legalize_wgsl(kernel: &ThreadKernel, caps: &WgslCaps) -> Result<ThreadKer
 }
 
 /// Rewrites `kernel` into a word-legal thread kernel for `profile`.
-pub fn legalize_words(kernel: &ThreadKernel, profile: &Profile) -> Result<ThreadKernel, LowerError> {
+pub fn legalize_words(
+    kernel: &ThreadKernel,
+    profile: &Profile,
+) -> Result<ThreadKernel, LowerError> {
     unsupported::check(kernel, profile)?;
     let mut cx = Legalizer::new(kernel)?;
     cx.f16_native = profile.f16_native;

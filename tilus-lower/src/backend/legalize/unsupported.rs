@@ -6,9 +6,9 @@
 
 use tilus_ir::dtype::DType;
 
+use super::Profile;
 use super::R;
 use crate::error::LowerError;
-use super::Profile;
 use crate::thread_ir::{Const, Expr, ParamKind, Stmt, ThreadKernel, Ty};
 
 fn unsupported(inst: impl Into<String>, reason: impl Into<String>) -> LowerError {

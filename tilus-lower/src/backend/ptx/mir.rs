@@ -122,6 +122,10 @@ pub struct Function {
     pub params: Vec<String>,
     /// Threads per block (`.maxntid`).
     pub threads: u32,
+    /// Registers per thread `ptxas` may use (`.maxnreg`): as many as a block of `threads`
+    /// can hold in the 64 Ki-register file, at most 255. Without it, `ptxas` caps small
+    /// blocks far lower and spills.
+    pub max_regs: u32,
     /// Registers used per class (`.reg .b32 %r<N>` declares `N` = count + 1).
     pub regs: [u32; 4],
     /// Bytes of dynamic shared memory the kernel uses (0: no shared array declared).

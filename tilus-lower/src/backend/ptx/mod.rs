@@ -11,6 +11,7 @@
 
 pub mod isel;
 pub mod mir;
+pub mod ptxas;
 pub mod validate;
 pub mod writer;
 

@@ -9,7 +9,9 @@ use crate::artifact::Artifact;
 use crate::error::LowerError;
 
 fn bad(name: &str, what: String) -> LowerError {
-    LowerError::Internal(format!("the PTX emitted for kernel `{name}` is malformed: {what}"))
+    LowerError::Internal(format!(
+        "the PTX emitted for kernel `{name}` is malformed: {what}"
+    ))
 }
 
 /// Checks register bounds and labels of a PTX artifact.
@@ -38,7 +40,9 @@ pub fn check_ptx(artifact: &Artifact) -> Result<(), LowerError> {
             }
             continue;
         }
-        for tok in line.split(|c: char| !(c.is_ascii_alphanumeric() || c == '%' || c == '$' || c == '_')) {
+        for tok in
+            line.split(|c: char| !(c.is_ascii_alphanumeric() || c == '%' || c == '$' || c == '_'))
+        {
             if let Some(l) = tok.strip_prefix("$L__") {
                 used.insert(format!("$L__{l}"));
             } else if let Some(reg) = tok.strip_prefix('%') {
@@ -62,7 +66,10 @@ pub fn check_ptx(artifact: &Artifact) -> Result<(), LowerError> {
         }
     }
     if let Some(l) = used.iter().find(|l| !defined.contains(*l)) {
-        return Err(bad(&artifact.name, format!("branch to undefined label {l}")));
+        return Err(bad(
+            &artifact.name,
+            format!("branch to undefined label {l}"),
+        ));
     }
     Ok(())
 }

@@ -85,6 +85,7 @@ pub fn write_module(f: &Function, arch: PtxArch) -> String {
     }
     let _ = writeln!(out, ")");
     let _ = writeln!(out, ".maxntid {}, 1, 1", f.threads);
+    let _ = writeln!(out, ".maxnreg {}", f.max_regs);
     let _ = writeln!(out, "{{");
     for (k, class) in Class::ALL.iter().enumerate() {
         if f.regs[k] > 0 {

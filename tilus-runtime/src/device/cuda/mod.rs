@@ -154,6 +154,16 @@ impl std::fmt::Debug for CudaDevice {
     }
 }
 
+impl Drop for CudaDevice {
+    fn drop(&mut self) {
+        // cudarc's cuBLAS handle panics in its drop when the handle cannot be destroyed
+        // (a broken context); keep that inside.
+        if let Some(blas) = self.blas.take() {
+            let _ = catch_unwind(AssertUnwindSafe(move || drop(blas)));
+        }
+    }
+}
+
 /// `bytes` rounded up to a whole number of 16-byte vectors, at least one.
 pub(crate) fn padded(bytes: usize) -> usize {
     bytes.div_ceil(16).max(1) * 16

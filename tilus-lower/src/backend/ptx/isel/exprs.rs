@@ -72,7 +72,10 @@ impl Selector<'_> {
                     Special::GridDim(Axis::Y) => "%nctaid.y",
                     Special::GridDim(Axis::Z) => "%nctaid.z",
                 };
-                self.emit("mov.u32", vec![Operand::Reg(r), Operand::Symbol(name.into())]);
+                self.emit(
+                    "mov.u32",
+                    vec![Operand::Reg(r), Operand::Symbol(name.into())],
+                );
                 r
             }
             Expr::Var(v) => self.var_reg(v.index())?,
@@ -141,12 +144,20 @@ impl Selector<'_> {
         let x = self.value(a)?;
         Ok(match op {
             UnaryOp::Exp => {
-                let s = self.op1(Class::F32, "mul.rn.f32", vec![Operand::Reg(x), Operand::F32(LOG2_E)]);
+                let s = self.op1(
+                    Class::F32,
+                    "mul.rn.f32",
+                    vec![Operand::Reg(x), Operand::F32(LOG2_E)],
+                );
                 self.op1(Class::F32, "ex2.approx.f32", vec![Operand::Reg(s)])
             }
             UnaryOp::Log => {
                 let l = self.op1(Class::F32, "lg2.approx.f32", vec![Operand::Reg(x)]);
-                self.op1(Class::F32, "mul.rn.f32", vec![Operand::Reg(l), Operand::F32(LN_2)])
+                self.op1(
+                    Class::F32,
+                    "mul.rn.f32",
+                    vec![Operand::Reg(l), Operand::F32(LN_2)],
+                )
             }
             UnaryOp::Rsqrt => {
                 let s = self.op1(Class::F32, "sqrt.rn.f32", vec![Operand::Reg(x)]);
@@ -157,9 +168,20 @@ impl Selector<'_> {
                 )
             }
             UnaryOp::Sigmoid => {
-                let n = self.op1(Class::F32, "mul.rn.f32", vec![Operand::Reg(x), Operand::F32((-std::f32::consts::LOG2_E).to_bits())]);
+                let n = self.op1(
+                    Class::F32,
+                    "mul.rn.f32",
+                    vec![
+                        Operand::Reg(x),
+                        Operand::F32((-std::f32::consts::LOG2_E).to_bits()),
+                    ],
+                );
                 let e = self.op1(Class::F32, "ex2.approx.f32", vec![Operand::Reg(n)]);
-                let d = self.op1(Class::F32, "add.rn.f32", vec![Operand::Reg(e), Operand::F32(1.0f32.to_bits())]);
+                let d = self.op1(
+                    Class::F32,
+                    "add.rn.f32",
+                    vec![Operand::Reg(e), Operand::F32(1.0f32.to_bits())],
+                );
                 self.op1(
                     Class::F32,
                     "div.rn.f32",
@@ -176,7 +198,11 @@ impl Selector<'_> {
         if op.is_comparison() {
             if kind == Kind::Pred {
                 let (x, y) = (self.value(a)?, self.value(b)?);
-                let d = self.op1(Class::Pred, "xor.pred", vec![Operand::Reg(x), Operand::Reg(y)]);
+                let d = self.op1(
+                    Class::Pred,
+                    "xor.pred",
+                    vec![Operand::Reg(x), Operand::Reg(y)],
+                );
                 return Ok(match op {
                     BinaryOp::Ne => d,
                     BinaryOp::Eq => self.op1(Class::Pred, "not.pred", vec![Operand::Reg(d)]),
@@ -206,14 +232,30 @@ impl Selector<'_> {
         match class_of(t)? {
             Class::Pred => {
                 let (x, y) = (self.value(a)?, self.value(b)?);
-                let t1 = self.op1(Class::Pred, "and.pred", vec![Operand::Reg(p), Operand::Reg(x)]);
+                let t1 = self.op1(
+                    Class::Pred,
+                    "and.pred",
+                    vec![Operand::Reg(p), Operand::Reg(x)],
+                );
                 let np = self.op1(Class::Pred, "not.pred", vec![Operand::Reg(p)]);
-                let t2 = self.op1(Class::Pred, "and.pred", vec![Operand::Reg(np), Operand::Reg(y)]);
-                Ok(self.op1(Class::Pred, "or.pred", vec![Operand::Reg(t1), Operand::Reg(t2)]))
+                let t2 = self.op1(
+                    Class::Pred,
+                    "and.pred",
+                    vec![Operand::Reg(np), Operand::Reg(y)],
+                );
+                Ok(self.op1(
+                    Class::Pred,
+                    "or.pred",
+                    vec![Operand::Reg(t1), Operand::Reg(t2)],
+                ))
             }
             class => {
                 let (x, y) = (self.operand(a)?, self.operand(b)?);
-                let op = if class == Class::F32 { "selp.f32" } else { "selp.b32" };
+                let op = if class == Class::F32 {
+                    "selp.f32"
+                } else {
+                    "selp.b32"
+                };
                 Ok(self.op1(class, op, vec![x, y, Operand::Reg(p)]))
             }
         }

@@ -29,9 +29,7 @@ pub(crate) fn slot_class(d: DType) -> R<Class> {
 fn is_weights(k: &ThreadKernel, b: usize) -> bool {
     k.params.iter().any(|p| match p.kind {
         ParamKind::Pointer(h) => {
-            h.index() == b
-                && p.dtype.is_some_and(|d| d.bits() < 16)
-                && !k.writes_buffer(h)
+            h.index() == b && p.dtype.is_some_and(|d| d.bits() < 16) && !k.writes_buffer(h)
         }
         ParamKind::Scalar(_) => false,
     })
@@ -167,7 +165,7 @@ impl Selector<'_> {
         while j < width {
             let v = [4u32, 2, 1]
                 .into_iter()
-                .find(|&v| v <= width - j && multiple % u64::from(v) == 0 && j % v == 0)
+                .find(|&v| v <= width - j && multiple.is_multiple_of(u64::from(v)) && j % v == 0)
                 .unwrap_or(1);
             out.push((j, v));
             j += v;
@@ -179,7 +177,13 @@ impl Selector<'_> {
         mask.map(|m| self.value(m)).transpose()
     }
 
-    pub(super) fn load(&mut self, dst: LocalRef, src: MemRef, width: u32, mask: Option<ExprId>) -> R<()> {
+    pub(super) fn load(
+        &mut self,
+        dst: LocalRef,
+        src: MemRef,
+        width: u32,
+        mask: Option<ExprId>,
+    ) -> R<()> {
         let regs = self.slots(dst, width)?;
         let p = self.mask(mask)?;
         let addr = self.address(src)?;
@@ -240,12 +244,22 @@ impl Selector<'_> {
         }
     }
 
-    pub(super) fn store(&mut self, dst: MemRef, src: LocalRef, width: u32, mask: Option<ExprId>) -> R<()> {
+    pub(super) fn store(
+        &mut self,
+        dst: MemRef,
+        src: LocalRef,
+        width: u32,
+        mask: Option<ExprId>,
+    ) -> R<()> {
         let regs = self.slots(src, width)?;
         let p = self.mask(mask)?;
         let addr = self.address(dst)?;
         let multiple = self.align.multiple(self.k, dst.index);
-        let space = if addr.shared { "st.shared" } else { "st.global" };
+        let space = if addr.shared {
+            "st.shared"
+        } else {
+            "st.global"
+        };
         for (j, v) in Self::chunks(width, multiple) {
             let part = &regs[j as usize..(j + v) as usize];
             let class = part[0].class;

@@ -115,6 +115,7 @@ impl<'k> Selector<'k> {
             name: self.entry,
             params: self.param_names,
             threads: self.k.num_threads,
+            max_regs: max_regs(self.k.num_threads),
             regs: self.counts,
             shared_bytes: self.k.shared_bytes,
             body: self.body,
@@ -147,7 +148,13 @@ impl<'k> Selector<'k> {
     }
 
     /// Appends an instruction under a guard (`@p`, or `@!p` when `negated`).
-    pub(crate) fn emit_if(&mut self, p: Reg, negated: bool, op: impl Into<String>, args: Vec<Operand>) {
+    pub(crate) fn emit_if(
+        &mut self,
+        p: Reg,
+        negated: bool,
+        op: impl Into<String>,
+        args: Vec<Operand>,
+    ) {
         self.body.push(Line::Inst(Inst {
             guard: Some((p, negated)),
             op: op.into(),
@@ -206,7 +213,11 @@ impl<'k> Selector<'k> {
             .get(array)
             .and_then(|a| a.get(slot as usize))
             .copied()
-            .ok_or_else(|| illegal(format!("slot {slot} of local array #{array} (out of range)")))
+            .ok_or_else(|| {
+                illegal(format!(
+                    "slot {slot} of local array #{array} (out of range)"
+                ))
+            })
     }
 
     /// The register of scalar parameter `i`.
@@ -229,7 +240,8 @@ impl<'k> Selector<'k> {
 
     /// The shared window address of the shared array.
     pub(crate) fn smem_reg(&self) -> R<Reg> {
-        self.smem.ok_or_else(|| illegal("shared memory in a kernel that declares none"))
+        self.smem
+            .ok_or_else(|| illegal("shared memory in a kernel that declares none"))
     }
 
     /// The evict-first L2 policy register, if the prologue made one.
@@ -257,7 +269,10 @@ impl<'k> Selector<'k> {
                 ],
             );
             let g = self.reg(Class::B64);
-            self.emit("cvta.to.global.u64", vec![Operand::Reg(g), Operand::Reg(raw)]);
+            self.emit(
+                "cvta.to.global.u64",
+                vec![Operand::Reg(g), Operand::Reg(raw)],
+            );
             slot_regs.push(g);
         }
         for (i, slot) in bindings.buffer_binding.iter().enumerate() {
@@ -271,9 +286,14 @@ impl<'k> Selector<'k> {
             .ok_or_else(|| LowerError::Internal("no scalar-block slot".into()))?;
         for (i, p) in k.params.iter().enumerate() {
             if let ParamKind::Scalar(t) = p.kind {
-                let word = bindings.scalar_word.get(i).copied().flatten().ok_or_else(|| {
-                    LowerError::Internal(format!("parameter #{} has no scalar word", p.name))
-                })?;
+                let word = bindings
+                    .scalar_word
+                    .get(i)
+                    .copied()
+                    .flatten()
+                    .ok_or_else(|| {
+                        LowerError::Internal(format!("parameter #{} has no scalar word", p.name))
+                    })?;
                 let class = class_of(t)?;
                 let (reg, op) = match class {
                     Class::F32 => (self.reg(Class::F32), "ld.global.nc.f32"),
@@ -452,11 +472,24 @@ impl<'k> Selector<'k> {
     }
 }
 
+/// The register budget of a block of `threads`: the 64 Ki-entry register file shared by the
+/// block's warps, in the allocation unit of 8, at most 255.
+fn max_regs(threads: u32) -> u32 {
+    let warps = threads.div_ceil(32).max(1);
+    (65536 / (warps * 32) / 8 * 8).clamp(24, 255)
+}
+
 /// A PTX identifier from a kernel name (letters, digits, `_`; not starting with a digit).
 fn sanitize(name: &str) -> String {
     let mut s: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if s.is_empty() || s.starts_with(|c: char| c.is_ascii_digit()) {
         s.insert_str(0, "k_");

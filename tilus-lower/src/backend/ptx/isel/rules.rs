@@ -103,7 +103,11 @@ pub const UNARY: &[(UnaryOp, Kind, &str)] = &[
 ];
 
 /// The opcode of a row, if any.
-pub fn find<O: PartialEq + Copy>(table: &[(O, Kind, &'static str)], op: O, kind: Kind) -> Option<&'static str> {
+pub fn find<O: PartialEq + Copy>(
+    table: &[(O, Kind, &'static str)],
+    op: O,
+    kind: Kind,
+) -> Option<&'static str> {
     table
         .iter()
         .find(|(o, k, _)| *o == op && *k == kind)

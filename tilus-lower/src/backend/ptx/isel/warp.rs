@@ -8,7 +8,12 @@ use crate::backend::ptx::mir::Operand;
 use crate::thread_ir::{LocalRef, MmaShape};
 
 impl Selector<'_> {
-    pub(super) fn mma(&mut self, shape: MmaShape, dtype: DType, [a, b, c, d]: [LocalRef; 4]) -> R<()> {
+    pub(super) fn mma(
+        &mut self,
+        shape: MmaShape,
+        dtype: DType,
+        [a, b, c, d]: [LocalRef; 4],
+    ) -> R<()> {
         let MmaShape::M16N8K16 = shape;
         let ty = match dtype {
             DType::F16 => "f16",
@@ -20,7 +25,12 @@ impl Selector<'_> {
                 .map(|j| s.slot_reg(r.array.index(), r.slot + j))
                 .collect()
         };
-        let (ra, rb, rc, rd) = (regs(self, a, 4)?, regs(self, b, 2)?, regs(self, c, 4)?, regs(self, d, 4)?);
+        let (ra, rb, rc, rd) = (
+            regs(self, a, 4)?,
+            regs(self, b, 2)?,
+            regs(self, c, 4)?,
+            regs(self, d, 4)?,
+        );
         self.emit(
             format!("mma.sync.aligned.m16n8k16.row.col.f32.{ty}.{ty}.f32"),
             vec![
