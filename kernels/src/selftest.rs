@@ -91,6 +91,10 @@ const U8: DType = DType::Int {
     bits: 8,
     signed: false,
 };
+const U32: DType = DType::Int {
+    bits: 32,
+    signed: false,
+};
 
 fn a16wx_args(
     cfg: &A16WxConfig,
@@ -131,8 +135,8 @@ fn simt_args(
         Arg::Int(k as i64),
         Arg::Buffer(HostBuffer::from_f32(cfg.act, &a)),
         Arg::Buffer(HostBuffer {
-            dtype: U8,
-            len: packed.len(),
+            dtype: U32,
+            len: packed.len() / 4,
             bytes: packed,
         }),
         Arg::Buffer(HostBuffer::from_f32(cfg.act, &q.scales)),

@@ -38,6 +38,6 @@ pub mod skip;
 pub use device::{cuda_driver_present, CudaDevice, CudaKernelInfo};
 pub use device::{
     default_device, BufferId, ChosenDevice, Clock, Device, DeviceInfo, InterpDevice, Kernel,
-    LaunchArg, Timing, WgpuDevice, WgpuOptions,
+    LaunchArg, PtxInterpDevice, Timing, WgpuDevice, WgpuOptions,
 };
 pub use error::RuntimeError;

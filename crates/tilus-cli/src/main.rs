@@ -40,6 +40,8 @@ enum Command {
     Gemm(cmd::gemm::GemmArgs),
     /// Compile a `.tilus` file and print its layouts, thread IR or WGSL.
     Compile(cmd::compile::CompileArgs),
+    /// Run every library kernel on a backend against the tile interpreter.
+    Selftest(cmd::selftest::SelftestArgs),
     /// Benchmarks (`tilus bench gemm`).
     #[command(subcommand)]
     Bench(cmd::bench::BenchCommand),
@@ -58,6 +60,7 @@ fn main() -> ExitCode {
         Command::Run(args) => cmd::program::run(&args),
         Command::Gemm(args) => cmd::gemm::gemm(&args),
         Command::Compile(args) => cmd::compile::compile(&args),
+        Command::Selftest(args) => cmd::selftest::selftest(&args),
         Command::Bench(cmd::bench::BenchCommand::Gemm(args)) => cmd::bench::gemm(&args),
     };
     match result {

@@ -1,20 +1,22 @@
 //! Devices: where kernels run.
 //!
 //! A [`Device`] owns buffers of raw bytes (every tilus dtype is a little-endian bit stream,
-//! so bytes are the common currency), runs kernels on them and times them. Two devices
-//! exist today:
+//! so bytes are the common currency), runs kernels on them and times them. The devices:
 //!
 //! - [`WgpuDevice`] (`backend = "wgpu"`): a GPU (or Mesa lavapipe on the CPU) through wgpu;
 //!   runs [`Kernel::Compiled`] — an [`Artifact`] with WGSL code and its launch contract.
 //! - `CudaDevice` (`backend = "cuda"`, cargo feature `cuda`): an NVIDIA GPU through the
 //!   CUDA driver API (libcuda, opened at run time); runs [`Kernel::Compiled`] with PTX code.
+//! - [`PtxInterpDevice`] (`backend = "ptx-interp"`): the PTX we emit, run on the CPU by
+//!   `tilus-ptx`; runs [`Kernel::Compiled`] with PTX code, as the CUDA device would.
 //! - [`InterpDevice`] (`backend = "interp"`): the tile interpreter on host memory; runs
 //!   [`Kernel::Tile`] — a verified tile-IR program and a kernel name. It is the reference
 //!   semantics and is always available.
 //!
 //! Each device runs the kernel kind it understands and answers
-//! [`RuntimeError::WrongKernelKind`] for the other. [`default_device`] picks wgpu when an
-//! adapter exists and the interpreter otherwise, and says why.
+//! [`RuntimeError::WrongKernelKind`] for the others. [`default_device`] picks CUDA (with the
+//! `cuda` feature, when a driver and a GPU exist), else wgpu when an adapter exists, else
+//! the interpreter, and says why.
 //!
 //! Launches are asynchronous where the device is ([`Device::synchronize`] waits);
 //! [`Device::download`] always returns the bytes after all earlier work. The target-neutral
@@ -25,11 +27,13 @@ pub mod bind;
 #[cfg(feature = "cuda")]
 mod cuda;
 mod interp;
+mod ptx_interp;
 mod wgpu;
 
 #[cfg(feature = "cuda")]
 pub use self::cuda::{cuda_driver_present, CudaDevice, CudaKernelInfo};
 pub use self::interp::InterpDevice;
+pub use self::ptx_interp::PtxInterpDevice;
 pub use self::wgpu::{WgpuDevice, WgpuOptions};
 
 use std::fmt;
@@ -79,7 +83,7 @@ impl DeviceInfo {
     pub fn target(&self) -> Option<Target> {
         match self.backend {
             "wgpu" => Some(Target::Wgsl(self.wgsl_caps())),
-            "cuda" => self.ptx_caps().map(Target::Ptx),
+            "cuda" | "ptx-interp" => self.ptx_caps().map(Target::Ptx),
             _ => None,
         }
     }
@@ -314,17 +318,22 @@ impl fmt::Debug for ChosenDevice {
     }
 }
 
-/// The best available device: wgpu when an adapter exists, else the tile interpreter.
+/// The best available device: with the `cuda` feature a CUDA GPU (device 0) when the driver
+/// opens one, else wgpu when an adapter exists, else the tile interpreter.
 ///
-/// `TILUS_DEVICE=wgpu` or `TILUS_DEVICE=interp` forces one; a forced wgpu device that cannot
-/// be opened is an error (unforced, it falls back to the interpreter and says why). With the
-/// `cuda` feature, `TILUS_DEVICE=cuda` forces the CUDA device 0 (never chosen unforced).
+/// `TILUS_DEVICE=wgpu|interp|ptx-interp` (and `cuda` with the feature) forces one; a forced
+/// device that cannot be opened is an error (unforced, the choice falls through and says
+/// why).
 pub fn default_device() -> Result<ChosenDevice, RuntimeError> {
     let forced = std::env::var("TILUS_DEVICE").ok();
     match forced.as_deref() {
         Some("interp") => Ok(ChosenDevice {
             device: Box::new(InterpDevice::new()),
             reason: "interp: forced by TILUS_DEVICE=interp".to_string(),
+        }),
+        Some("ptx-interp") => Ok(ChosenDevice {
+            device: Box::new(PtxInterpDevice::new()),
+            reason: "ptx-interp: forced by TILUS_DEVICE=ptx-interp".to_string(),
         }),
         Some("wgpu") => {
             let dev = WgpuDevice::new()?;
@@ -346,24 +355,39 @@ pub fn default_device() -> Result<ChosenDevice, RuntimeError> {
         Some(other) if !other.is_empty() => Err(RuntimeError::BadConfig(format!(
             "TILUS_DEVICE={other:?}: expected {}",
             if cfg!(feature = "cuda") {
-                "`wgpu`, `cuda` or `interp`"
+                "`cuda`, `wgpu`, `ptx-interp` or `interp`"
             } else {
-                "`wgpu` or `interp`"
+                "`wgpu`, `ptx-interp` or `interp`"
             }
         ))),
-        _ => match WgpuDevice::new() {
-            Ok(dev) => {
-                let reason = format!("wgpu: an adapter exists; {}", dev.info());
-                Ok(ChosenDevice {
-                    device: Box::new(dev),
-                    reason,
-                })
+        _ => {
+            #[cfg(feature = "cuda")]
+            let no_cuda = match CudaDevice::new(0) {
+                Ok(dev) => {
+                    let reason = format!("cuda: a GPU is present; {}", dev.info());
+                    return Ok(ChosenDevice {
+                        device: Box::new(dev),
+                        reason,
+                    });
+                }
+                Err(e) => format!("no CUDA device ({e}); "),
+            };
+            #[cfg(not(feature = "cuda"))]
+            let no_cuda = String::new();
+            match WgpuDevice::new() {
+                Ok(dev) => {
+                    let reason = format!("wgpu: {no_cuda}an adapter exists; {}", dev.info());
+                    Ok(ChosenDevice {
+                        device: Box::new(dev),
+                        reason,
+                    })
+                }
+                Err(e) => Ok(ChosenDevice {
+                    device: Box::new(InterpDevice::new()),
+                    reason: format!("interp: {no_cuda}wgpu is not available ({e})"),
+                }),
             }
-            Err(e) => Ok(ChosenDevice {
-                device: Box::new(InterpDevice::new()),
-                reason: format!("interp: wgpu is not available ({e})"),
-            }),
-        },
+        }
     }
 }
 

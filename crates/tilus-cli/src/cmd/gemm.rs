@@ -9,7 +9,7 @@ use tilus_kernels::config::{GroupSize, QuantMode};
 use tilus_kernels::device::PreparedGemm;
 use tilus_kernels::plan::{A16WxPlan, KernelKind};
 use tilus_kernels::{host, quant};
-use tilus_runtime::{default_device, Device, InterpDevice, WgpuDevice};
+use tilus_runtime::{default_device, Device, InterpDevice, PtxInterpDevice, WgpuDevice};
 
 use super::{CliError, CmdResult};
 
@@ -40,8 +40,9 @@ pub struct GemmArgs {
     /// Split K across this many blocks (combined in order with semaphores).
     #[arg(long, default_value_t = 1)]
     pub split_k: usize,
-    /// Where to run: `wgpu` or `interp`; by default wgpu when an adapter exists, else the
-    /// interpreter (the choice is printed).
+    /// Where to run: `cuda`, `wgpu`, `ptx-interp` or `interp`; by default CUDA when a GPU
+    /// is present, else wgpu when an adapter exists, else the interpreter (the choice is
+    /// printed).
     #[arg(long)]
     pub backend: Option<String>,
     /// Seed of the random weights and activations.
@@ -185,11 +186,35 @@ pub fn problem(args: &GemmArgs) -> Result<Problem, CliError> {
     Ok(Problem { plan, q, a })
 }
 
-/// Opens the device a command asked for: `interp`, `wgpu`, or (none) wgpu when an adapter
-/// exists, else the interpreter. Returns the device and a line saying which and why.
+/// The backends this build has, for `--backend`.
+pub const BACKENDS: &str = if cfg!(feature = "cuda") {
+    "`cuda` (an NVIDIA GPU through the CUDA driver), `wgpu` (WebGPU through wgpu), \
+     `ptx-interp` (our PTX on the CPU) and `interp` (the tile interpreter)"
+} else {
+    "`wgpu` (WebGPU through wgpu), `ptx-interp` (our PTX on the CPU) and `interp` (the tile \
+     interpreter); `cuda` needs a build with the `cuda` feature"
+};
+
+/// Opens the device a command asked for: `cuda`, `wgpu`, `ptx-interp`, `interp`, or (none)
+/// the best available ([`default_device`]). Returns the device and a line saying which and
+/// why.
 pub fn open_device(backend: Option<&str>) -> Result<(Box<dyn Device>, String), CliError> {
     match backend {
-        Some("interp") => Ok((Box::new(InterpDevice::new()), "backend: interp (asked for)".into())),
+        Some("interp") => Ok((
+            Box::new(InterpDevice::new()),
+            "backend: interp (asked for)".into(),
+        )),
+        Some("ptx-interp") => {
+            let dev = PtxInterpDevice::new();
+            let line = format!("backend: {} (asked for)", dev.info());
+            Ok((Box::new(dev), line))
+        }
+        #[cfg(feature = "cuda")]
+        Some("cuda") => {
+            let dev = tilus_runtime::CudaDevice::new(0).map_err(|e| CliError(e.to_string()))?;
+            let line = format!("backend: {} (asked for)", dev.info());
+            Ok((Box::new(dev), line))
+        }
         Some("wgpu") => {
             let dev = WgpuDevice::new().map_err(|e| CliError(e.to_string()))?;
             let line = format!("backend: {} (asked for)", dev.info());
@@ -197,11 +222,15 @@ pub fn open_device(backend: Option<&str>) -> Result<(Box<dyn Device>, String), C
         }
         None => {
             let chosen = default_device().map_err(|e| CliError(e.to_string()))?;
-            let line = format!("backend: {} ({})", chosen.device.info().backend, chosen.reason);
+            let line = format!(
+                "backend: {} ({})",
+                chosen.device.info().backend,
+                chosen.reason
+            );
             Ok((chosen.device, line))
         }
         Some(other) => Err(CliError(format!(
-            "unknown backend `{other}`: this build has `wgpu` (WebGPU through wgpu) and `interp` (the tile interpreter)"
+            "unknown backend `{other}`: this build has {BACKENDS}"
         ))),
     }
 }

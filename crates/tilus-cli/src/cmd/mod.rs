@@ -7,6 +7,7 @@ pub mod dtype;
 pub mod gemm;
 pub mod layout;
 pub mod program;
+pub mod selftest;
 
 use std::fmt;
 

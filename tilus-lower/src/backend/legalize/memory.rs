@@ -447,6 +447,26 @@ impl Legalizer<'_> {
                 self.aligned_word(&md, dst.index, id),
             ) {
                 let k = total / 32;
+                if self.profile.async_copy
+                    && matches!(ms.space, Space::Global(_))
+                    && matches!(md.space, Space::Shared(_))
+                {
+                    // A word-legal cp.async: `k` words (the emitter splits it into 16-, 8-
+                    // and 4-byte copies by the alignment it proves).
+                    out.push(Stmt::CopyAsync {
+                        dst: MemRef {
+                            space: md.space,
+                            index: wd,
+                        },
+                        src: MemRef {
+                            space: ms.space,
+                            index: ws,
+                        },
+                        width: k,
+                        mask,
+                    });
+                    return Ok(());
+                }
                 let t = self.temp("cp", ms.word, k);
                 out.push(load_stmt(t, 0, ms.space, ws, k, mask));
                 let t = if ms.word == md.word {

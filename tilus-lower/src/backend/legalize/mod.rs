@@ -123,6 +123,9 @@ pub struct Profile {
     /// The warp intrinsics (`mma`, `ldmatrix`) and inter-block semaphores are kept (the
     /// target executes them); otherwise they are rejected.
     pub warp_ops: bool,
+    /// `cp.async` is kept for word-aligned global → shared copies (with commit and wait
+    /// groups); otherwise copies are synchronous and commit/wait disappear.
+    pub async_copy: bool,
     /// `f32` arithmetic keeps subnormal operands and results (PTX without `.ftz`), so coded
     /// floats are decoded by shift, mask and an exact scale ([`floats::decode_scaled`]);
     /// otherwise (WGSL may flush subnormals) by integer operations with a subnormal select.
@@ -139,6 +142,7 @@ impl Profile {
             f16_native: caps.f16_native,
             exact_int_to_f32: false,
             warp_ops: false,
+            async_copy: false,
             subnormals: false,
         }
     }
@@ -154,6 +158,7 @@ impl Profile {
             f16_native: NativeF16::default(),
             exact_int_to_f32: true,
             warp_ops: true,
+            async_copy: true,
             subnormals: true,
         }
     }
@@ -433,6 +438,9 @@ impl<'k> Legalizer<'k> {
                 width,
                 mask,
             } => self.copy(out, *dst, *src, *width, *mask)?,
+            Stmt::CommitGroup | Stmt::WaitGroup(_) | Stmt::WaitAll if self.profile.async_copy => {
+                out.push(s.clone())
+            }
             // cp.async is synchronous here: nothing to commit or wait for.
             Stmt::CommitGroup | Stmt::WaitGroup(_) | Stmt::WaitAll => {}
             Stmt::Barrier | Stmt::SharedBarrier => out.push(s.clone()),

@@ -1,20 +1,20 @@
-//! Alignment facts: the largest power of two (up to 16) an `i32` index provably is a
-//! multiple of, from constants, `*`, `+`, `<<`, masks, the kernel's `assume`s and loop
-//! variables (start and step both multiples). Vector memory accesses need it: a 16-byte
+//! Alignment facts: the largest power of two an `i32` index provably is a multiple of,
+//! from constants, `*`, `+`, `<<`, `>>`, masks, the kernel's `assume`s and loop variables
+//! (start and step both multiples). Vector memory accesses need it: a 16-byte
 //! `ld.v4` must start at a multiple of 4 words.
 
 use std::collections::HashMap;
 
 use crate::thread_ir::{BinaryOp, Const, Expr, ExprId, Stmt, ThreadKernel, Ty};
 
-/// The largest multiple tracked.
-const CAP: u64 = 16;
+/// The largest multiple tracked (large, so that a shift right keeps what it can).
+const CAP: u64 = 1 << 20;
 
 fn pow2_of(v: i64) -> u64 {
     if v == 0 {
         CAP
     } else {
-        (1u64 << v.unsigned_abs().trailing_zeros().min(4)).min(CAP)
+        (1u64 << v.unsigned_abs().trailing_zeros().min(20)).min(CAP)
     }
 }
 
@@ -66,7 +66,7 @@ impl Align {
         a
     }
 
-    /// The largest power of two (≤ 16) that `e` is a multiple of.
+    /// The largest power of two that `e` is provably a multiple of.
     pub(crate) fn multiple(&mut self, k: &ThreadKernel, e: ExprId) -> u64 {
         if let Some(m) = self.memo.get(&e) {
             return *m;
@@ -86,10 +86,20 @@ impl Align {
                     BinaryOp::And => self.multiple(k, a).max(self.multiple(k, b)),
                     BinaryOp::Shl => match k.exprs.try_get(b) {
                         Some(Expr::Const(Const::I32(s))) if (0..32).contains(s) => {
-                            (self.multiple(k, a) << s.min(&4)).min(CAP)
+                            (self.multiple(k, a) << s.min(&20)).min(CAP)
                         }
                         Some(Expr::Const(Const::U32(s))) if *s < 32 => {
-                            (self.multiple(k, a) << (*s).min(4)).min(CAP)
+                            (self.multiple(k, a) << (*s).min(20)).min(CAP)
+                        }
+                        _ => 1,
+                    },
+                    // A multiple of 2^(s+j) shifted right by s is a multiple of 2^j.
+                    BinaryOp::Shr => match k.exprs.try_get(b) {
+                        Some(Expr::Const(Const::I32(s))) if (0..32).contains(s) => {
+                            (self.multiple(k, a) >> s).max(1)
+                        }
+                        Some(Expr::Const(Const::U32(s))) if *s < 32 => {
+                            (self.multiple(k, a) >> s).max(1)
                         }
                         _ => 1,
                     },
@@ -100,7 +110,9 @@ impl Align {
                 let (a, b) = (*a, *b);
                 self.multiple(k, a).min(self.multiple(k, b))
             }
-            Some(Expr::Cast(Ty::I32 | Ty::U32, a)) if k.ty(*a).is_some_and(|t| t.is_int()) => {
+            Some(Expr::Cast(Ty::I32 | Ty::U32, a) | Expr::Bitcast(Ty::I32 | Ty::U32, a))
+                if k.ty(*a).is_some_and(|t| t.is_int()) =>
+            {
                 self.multiple(k, *a)
             }
             _ => 1,

@@ -328,4 +328,62 @@ impl Selector<'_> {
         );
         Ok(())
     }
+
+    /// `cp.async` of `width` words from global to shared memory, in 16-, 8- and 4-byte
+    /// copies as the alignment of both indices allows (16 bytes bypass L1: `.cg`); a mask
+    /// becomes the source size 0 (zero fill, nothing read).
+    pub(super) fn copy_async(
+        &mut self,
+        dst: MemRef,
+        src: MemRef,
+        width: u32,
+        mask: Option<ExprId>,
+    ) -> R<()> {
+        let p = self.mask(mask)?;
+        let s = self.address(src)?;
+        let d = self.address(dst)?;
+        if s.shared || !d.shared {
+            return Err(illegal("a cp.async that is not global to shared"));
+        }
+        let multiple = self
+            .align
+            .multiple(self.k, src.index)
+            .min(self.align.multiple(self.k, dst.index));
+        let mut sizes: Vec<(u32, Option<Reg>)> = Vec::new();
+        for (j, v) in Self::chunks(width, multiple) {
+            let bytes = 4 * v;
+            let src_size = match p {
+                None => Operand::Imm(i64::from(bytes)),
+                Some(p) => {
+                    let r = match sizes.iter().find(|(b, _)| *b == bytes) {
+                        Some((_, Some(r))) => *r,
+                        _ => {
+                            let r = self.op1(
+                                Class::B32,
+                                "selp.b32",
+                                vec![
+                                    Operand::Imm(i64::from(bytes)),
+                                    Operand::Imm(0),
+                                    Operand::Reg(p),
+                                ],
+                            );
+                            sizes.push((bytes, Some(r)));
+                            r
+                        }
+                    };
+                    Operand::Reg(r)
+                }
+            };
+            let op = if bytes == 16 {
+                "cp.async.cg.shared.global"
+            } else {
+                "cp.async.ca.shared.global"
+            };
+            self.emit(
+                op,
+                vec![d.at(j), s.at(j), Operand::Imm(i64::from(bytes)), src_size],
+            );
+        }
+        Ok(())
+    }
 }

@@ -5,7 +5,8 @@
 //! - `exprs`: expressions (constants, operators, selects, `fma`);
 //! - `convert`: casts and bit moves, with the magic-number `int → f32` dequantization;
 //! - `memory`: loads and stores (vectorized by proven alignment, `ld.global.nc` and an L2
-//!   evict-first policy for streamed weights), atomics, semaphores;
+//!   evict-first policy for streamed weights), `cp.async` (16/8/4 bytes, zero fill by
+//!   source size), atomics, semaphores;
 //! - `warp`: `mma.sync`;
 //! - this file: the driver, the prologue (parameters, zeroed variables and slots) and
 //!   structured control flow (`for`, `if`, barriers).
@@ -455,9 +456,17 @@ impl<'k> Selector<'k> {
                 }
             }
             Stmt::View { .. } => return Err(illegal("`view`")),
-            Stmt::CopyAsync { .. } | Stmt::CommitGroup | Stmt::WaitGroup(_) | Stmt::WaitAll => {
-                return Err(illegal("`cp.async`"))
+            Stmt::CopyAsync {
+                dst,
+                src,
+                width,
+                mask,
+            } => self.copy_async(*dst, *src, *width, *mask)?,
+            Stmt::CommitGroup => self.emit("cp.async.commit_group", vec![]),
+            Stmt::WaitGroup(n) => {
+                self.emit("cp.async.wait_group", vec![Operand::Imm(i64::from(*n))])
             }
+            Stmt::WaitAll => self.emit("cp.async.wait_all", vec![]),
             Stmt::LdMatrix { .. } => return Err(illegal("`ldmatrix`")),
         }
         Ok(())
