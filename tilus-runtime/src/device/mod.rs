@@ -293,6 +293,25 @@ pub trait Device: Send {
         repeats: u32,
     ) -> Result<Timing, RuntimeError>;
 
+    /// The device's measured device-to-device copy bandwidth in GB/s (bytes read plus
+    /// written per second), where it measures one (CUDA); `None` elsewhere.
+    fn copy_bandwidth_gbs(&mut self) -> Option<Result<f64, RuntimeError>> {
+        None
+    }
+
+    /// The median time in µs of the vendor's f16 GEMM `[m, k] × [k, n]` (cuBLAS), where the
+    /// device has one; `None` elsewhere.
+    fn vendor_hgemm_us(
+        &mut self,
+        _m: usize,
+        _n: usize,
+        _k: usize,
+        _warmup: u32,
+        _repeats: u32,
+    ) -> Option<Result<f64, RuntimeError>> {
+        None
+    }
+
     /// A new buffer holding `bytes` (allocate + upload).
     fn allocate_with(&mut self, bytes: &[u8]) -> Result<BufferId, RuntimeError> {
         let id = self.allocate(bytes.len())?;

@@ -21,9 +21,9 @@ pub enum BenchCommand {
 /// Arguments of `tilus bench gemm`.
 #[derive(Args, Debug)]
 pub struct BenchGemmArgs {
-    /// Rows of the activations (tokens).
-    #[arg(long, default_value_t = 1)]
-    m: usize,
+    /// Rows of the activations (tokens); several (comma-separated) are timed in one run.
+    #[arg(long, value_delimiter = ',', default_value = "1")]
+    m: Vec<usize>,
     /// Output features.
     #[arg(long, default_value_t = 4096)]
     n: usize,
@@ -39,9 +39,14 @@ pub struct BenchGemmArgs {
     /// Group size along K, or `per-channel`.
     #[arg(long, default_value = "128")]
     group_size: String,
-    /// `wgpu` or `interp` (default: wgpu when an adapter exists).
+    /// `cuda`, `wgpu`, `ptx-interp` or `interp` (default: the best available).
     #[arg(long)]
     backend: Option<String>,
+    /// The GPU suite: K=4096, N=12288, M in {1, 16, 4096}, every integer width from 2 to 8
+    /// and f16 (overrides --m, --n, --k and --wtype). On CUDA every line also gives the
+    /// share of the measured copy bandwidth and the speedup over cuBLAS f16.
+    #[arg(long)]
+    suite: bool,
     /// Launches before timing.
     #[arg(long, default_value_t = 3)]
     warmup: u32,
@@ -62,13 +67,14 @@ pub struct BenchGemmArgs {
 fn time_handwritten(
     device: &mut dyn tilus_runtime::Device,
     args: &BenchGemmArgs,
+    m: usize,
     w: &str,
 ) -> Result<Option<(DType, String, f64)>, CliError> {
     if device.info().backend != "wgpu" {
         return Ok(None);
     }
     let ga = GemmArgs {
-        m: args.m,
+        m,
         n: args.n,
         k: args.k,
         wtype: w.to_string(),
@@ -89,7 +95,7 @@ fn time_handwritten(
     let A16WxPlan::Simt(plan) = p.plan else {
         return Ok(None);
     };
-    let prepared = match PreparedGemm::handwritten(device, &plan, &p.q, &p.a, args.m) {
+    let prepared = match PreparedGemm::handwritten(device, &plan, &p.q, &p.a, m) {
         Ok(p) => p,
         // Shapes and types it does not cover are skipped, and said so.
         Err(KernelError::InvalidConfig { reason, .. }) => {
@@ -109,35 +115,107 @@ fn time_handwritten(
 /// Runs `tilus bench gemm`.
 pub fn gemm(args: &BenchGemmArgs) -> CmdResult {
     let (mut device, which) = open_device(args.backend.as_deref())?;
-    let backend = device.info().backend;
     let mut out = String::new();
     let _ = writeln!(out, "{which}");
+    let suite;
+    let args = if args.suite {
+        suite = BenchGemmArgs {
+            m: vec![1, 16, 4096],
+            n: 12288,
+            k: 4096,
+            wtype: ["u2", "u3", "u4", "u5", "u6", "u7", "u8"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            act: args.act.clone(),
+            group_size: args.group_size.clone(),
+            backend: args.backend.clone(),
+            suite: true,
+            warmup: args.warmup,
+            repeats: args.repeats,
+            kernel: args.kernel.clone(),
+            simt: args.simt.clone(),
+        };
+        &suite
+    } else {
+        args
+    };
+    // The device's copy bandwidth, measured once in this run (CUDA).
+    let copy_gbs = match device.copy_bandwidth_gbs() {
+        Some(r) => {
+            let gbs = r?;
+            let _ = writeln!(
+                out,
+                "copy bandwidth (device to device, measured): {gbs:.1} GB/s"
+            );
+            Some(gbs)
+        }
+        None => None,
+    };
+    let mut lines = Vec::new();
+    for &m in &args.m {
+        bench_m(device.as_mut(), args, m, copy_gbs, &mut out, &mut lines)?;
+    }
+    for l in lines {
+        let _ = writeln!(out, "{l}");
+    }
+    Ok(out)
+}
+
+/// Times every weight type at one `m`.
+fn bench_m(
+    device: &mut dyn tilus_runtime::Device,
+    args: &BenchGemmArgs,
+    m: usize,
+    copy_gbs: Option<f64>,
+    out: &mut String,
+    lines: &mut Vec<String>,
+) -> Result<(), CliError> {
+    let backend = device.info().backend;
     let mut wtypes: Vec<String> = args.wtype.iter().map(|w| w.trim().to_string()).collect();
     // The baseline is measured in the same run, first.
     wtypes.retain(|w| DType::parse(w).ok() != Some(DType::F16));
     wtypes.insert(0, "f16".to_string());
     let mut baseline_us = None;
-    let mut lines = Vec::new();
+    let _ = writeln!(out, "m={m} k={} n={}", args.k, args.n);
+    // The vendor f16 GEMM (cuBLAS on CUDA), on the same shape.
+    let vendor_us =
+        match device.vendor_hgemm_us(m, args.n, args.k, args.warmup, args.repeats.max(1)) {
+            Some(r) => {
+                let us = r?;
+                let _ = writeln!(
+                    out,
+                    "{:<9} time {:>10.1} us  (cuBLAS f16 GEMM, f32 accumulation)",
+                    "cublas", us
+                );
+                lines.push(format!(
+                    "bench: backend={backend} kernel=cublas_hgemm m={m} k={} n={} time_us={us:.1}",
+                    args.k, args.n
+                ));
+                Some(us)
+            }
+            None => None,
+        };
     // The hand-written WGSL GEMVs (a16w16, a16w4), timed on the same buffers, first.
     let mut handwritten: Vec<(DType, String, f64)> = Vec::new();
     for w in ["f16", "u4"] {
-        let Some(hw) = time_handwritten(device.as_mut(), args, w)? else {
+        let Some(hw) = time_handwritten(device, args, m, w)? else {
             continue;
         };
         let _ = writeln!(
-            out,
+            *out,
             "{:<9} time {:>10.1} us  (hand-written WGSL `{}`)",
             w, hw.2, hw.1
         );
         lines.push(format!(
             "bench: backend={backend} kernel={} m={} k={} n={} time_us={:.1}",
-            hw.1, args.m, args.k, args.n, hw.2
+            hw.1, m, args.k, args.n, hw.2
         ));
         handwritten.push(hw);
     }
     for w in &wtypes {
         let ga = GemmArgs {
-            m: args.m,
+            m: m,
             n: args.n,
             k: args.k,
             wtype: w.clone(),
@@ -155,8 +233,8 @@ pub fn gemm(args: &BenchGemmArgs) -> CmdResult {
             simt: args.simt.clone(),
         };
         let p = problem(&ga)?;
-        let prepared = PreparedGemm::new(device.as_mut(), &p.plan, &p.q, &p.a, args.m)?;
-        let timing = prepared.time(device.as_mut(), args.warmup, args.repeats.max(1))?;
+        let prepared = PreparedGemm::new(device, &p.plan, &p.q, &p.a, m)?;
+        let timing = prepared.time(device, args.warmup, args.repeats.max(1))?;
         let us = timing.median_us;
         if baseline_us.is_none() {
             baseline_us = Some(us);
@@ -164,7 +242,7 @@ pub fn gemm(args: &BenchGemmArgs) -> CmdResult {
         let gbps = prepared.weight_bytes as f64 / (us * 1e-6) / 1e9;
         let speedup = baseline_us.map_or(1.0, |b| b / us);
         let _ = writeln!(
-            out,
+            *out,
             "{:<9} time {:>10.1} us  weights {:>8.2} MB  {:>7.2} GB/s  x{:.2} vs f16  (compile {:.1} ms, {:?})",
             w,
             us,
@@ -183,16 +261,17 @@ pub fn gemm(args: &BenchGemmArgs) -> CmdResult {
         let vs = hw.map_or("vs_handwritten=n/a".to_string(), |h| {
             format!("vs_handwritten={:.2} handwritten={}", us / h.2, h.1)
         });
+        let bw = copy_gbs.map_or(String::new(), |c| {
+            format!(" pct_copy_bw={:.1}", 100.0 * gbps / c)
+        });
+        let cublas = vendor_us.map_or(String::new(), |v| format!(" vs_cublas={:.2}", v / us));
         lines.push(format!(
-            "bench: backend={backend} wtype={w} m={} k={} n={} time_us={us:.1} gbps={gbps:.2} speedup_vs_f16={speedup:.2} {vs}",
-            args.m, args.k, args.n
+            "bench: backend={backend} wtype={w} m={} k={} n={} time_us={us:.1} gbps={gbps:.2}{bw}{cublas} speedup_vs_f16={speedup:.2} {vs}",
+            m, args.k, args.n
         ));
-    }
-    for l in lines {
-        let _ = writeln!(out, "{l}");
     }
     if baseline_us.is_none() {
         return Err(CliError("nothing was timed".into()));
     }
-    Ok(out)
+    Ok(())
 }

@@ -345,6 +345,21 @@ impl Device for CudaDevice {
         &self.info
     }
 
+    fn copy_bandwidth_gbs(&mut self) -> Option<Result<f64, RuntimeError>> {
+        Some(CudaDevice::copy_bandwidth_gbs(self))
+    }
+
+    fn vendor_hgemm_us(
+        &mut self,
+        m: usize,
+        n: usize,
+        k: usize,
+        warmup: u32,
+        repeats: u32,
+    ) -> Option<Result<f64, RuntimeError>> {
+        Some(self.cublas_hgemm_time_us(m, n, k, warmup, repeats))
+    }
+
     fn allocate(&mut self, bytes: usize) -> Result<BufferId, RuntimeError> {
         let data = guarded("buffer allocation", || {
             self.stream
