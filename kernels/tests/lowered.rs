@@ -31,8 +31,8 @@ fn run_both(f: Function, args: &[Arg], mma: bool) -> Vec<HostBuffer> {
     let name = f.name.clone();
     let prog: VerifiedProgram =
         verify(Program { functions: vec![f] }).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let layouts = infer(&prog, 0, &Target::Wgsl(Default::default()).caps())
-        .unwrap_or_else(|e| panic!("{name}: layout inference: {e}"));
+    let layouts =
+        infer(&prog, 0, &caps(mma)).unwrap_or_else(|e| panic!("{name}: layout inference: {e}"));
     let opts = LowerOptions {
         max_shared_bytes: 96 * 1024,
         mma,
@@ -73,6 +73,28 @@ fn run_both(f: Function, args: &[Arg], mma: bool) -> Vec<HostBuffer> {
         }
     }
     out
+}
+
+/// The capabilities layout inference sees: PTX's (MMA atoms) with `mma`, else WGSL's.
+fn caps(mma: bool) -> tilus_lower::target::TargetCaps {
+    if mma {
+        Target::Ptx(Default::default()).caps()
+    } else {
+        Target::Wgsl(Default::default()).caps()
+    }
+}
+
+/// The printed thread IR of `f` lowered (with MMA atoms when `mma`).
+fn lowered_text(f: Function, mma: bool) -> String {
+    let prog = verify(Program { functions: vec![f] }).expect("verifies");
+    let layouts = infer(&prog, 0, &caps(mma)).expect("infers");
+    let opts = LowerOptions {
+        max_shared_bytes: 96 * 1024,
+        mma,
+    };
+    lower_function_with(&prog, 0, &layouts, &opts)
+        .expect("lowers")
+        .to_string()
 }
 
 fn cfg(wtype: DType, mode: QuantMode, group: GroupSize) -> A16WxConfig {
@@ -217,6 +239,16 @@ fn gemm_and_vector_add_lowered() {
             Arg::Buffer(HostBuffer::zeros(d, m * n)),
         ];
         run_both(gemm(d, small).expect("builds"), &args, false);
+        if d == DType::F16 {
+            // With MMA atoms: mma.sync on fragments loaded by ldmatrix (A: x4, B: x2.trans).
+            let f = gemm(d, small).expect("builds");
+            let text = lowered_text(f.clone(), true);
+            assert!(
+                text.contains("ldmatrix"),
+                "no ldmatrix in the MMA GEMM:\n{text}"
+            );
+            run_both(f, &args, true);
+        }
     }
     for d in [
         DType::F32,

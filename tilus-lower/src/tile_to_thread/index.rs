@@ -200,10 +200,15 @@ impl Lower<'_> {
     /// The thread-dependent part of every tile coordinate of layout `l`: Σ over spatial
     /// modes of `((tid / stride) % size) · weight` (per dimension, `i32`).
     pub(crate) fn thread_part(&mut self, l: &RegisterLayout) -> Vec<ExprId> {
+        let tid = self.b.thread_idx();
+        self.thread_part_of(l, tid)
+    }
+
+    /// [`Lower::thread_part`] of the thread whose index is the `i32` expression `tid`.
+    pub(crate) fn thread_part_of(&mut self, l: &RegisterLayout, tid: ExprId) -> Vec<ExprId> {
         let weights = mode_weights(l.mode_shape(), &l.dim_modes());
         let mut parts: Vec<ExprId> = (0..l.rank()).map(|_| self.b.i32(0)).collect();
         let sizes = l.spatial_sizes();
-        let tid = self.b.thread_idx();
         let mut stride = 1usize;
         let mut digits = Vec::new();
         for (j, &e) in l.spatial_modes().iter().enumerate().rev() {

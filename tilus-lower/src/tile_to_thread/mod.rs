@@ -31,6 +31,7 @@ mod copy_async;
 mod dot;
 mod elementwise;
 mod index;
+mod ldmatrix;
 mod memory;
 mod reduce;
 mod scalar;

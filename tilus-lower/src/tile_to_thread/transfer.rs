@@ -133,6 +133,9 @@ pub(super) fn load_shared(cx: &mut Lower<'_>, out: Option<Out>, src: TensorId) -
     if l.shape() != s.shape.as_slice() {
         return cx.invalid("load_shared result and shared tensor shapes differ");
     }
+    if super::ldmatrix::try_ldmatrix(cx, &s, &info)? {
+        return Ok(());
+    }
     let w = vector_width(&[register_run(&l), shared_run(&s)], dtype.bits());
     let tp = cx.thread_part(&l);
     for slot in (0..l.local_size()).step_by(w as usize) {

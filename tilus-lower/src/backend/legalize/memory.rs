@@ -20,9 +20,9 @@ use crate::thread_ir::{
 
 /// Where the elements of an input memory space live in the output.
 #[derive(Clone, Copy, Debug)]
-struct Mem {
+pub(super) struct Mem {
     /// The output space (a word buffer or `smem`).
-    space: Space,
+    pub(super) space: Space,
     /// Its word type: `u32`, or `i32`/`f32` for buffers of those element types.
     word: DType,
     /// Bit offset of element 0 in the word stream.
@@ -59,7 +59,7 @@ fn guarded(out: &mut Vec<Stmt>, mask: Option<ExprId>, body: Vec<Stmt>) {
 }
 
 impl Legalizer<'_> {
-    fn mem(&self, space: Space) -> R<Mem> {
+    pub(super) fn mem(&self, space: Space) -> R<Mem> {
         let dangling = || LowerError::InvalidProgram(format!("memory space {space:?} dangles"));
         match space {
             Space::Global(b) => {

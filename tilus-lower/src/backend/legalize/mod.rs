@@ -463,16 +463,13 @@ impl<'k> Legalizer<'k> {
                 let value = self.expr(*value)?;
                 out.push(Stmt::SemRelease { sem, value });
             }
-            Stmt::LdMatrix { .. } if self.profile.warp_ops => {
-                return Err(LowerError::Unsupported {
-                    inst: "ldmatrix".into(),
-                    reason: format!(
-                        "the word legalization does not carry ldmatrix yet (target {}); \
-                         lowering loads mma fragments with shared-memory loads",
-                        self.profile.target
-                    ),
-                })
-            }
+            Stmt::LdMatrix {
+                src,
+                row,
+                num,
+                trans,
+                dst,
+            } if self.profile.warp_ops => self.ldmatrix(out, *src, *row, *num, *trans, *dst)?,
             Stmt::Mma { .. }
             | Stmt::LdMatrix { .. }
             | Stmt::SemAcquire { .. }

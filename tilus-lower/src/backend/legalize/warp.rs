@@ -6,12 +6,18 @@
 //! half, the order of `mma.sync`'s `.f16x2`/`.bf16x2` registers), and `c`/`d` are 4 `f32`
 //! slots. The legalizer gathers the input fragments into such temporaries and writes `d`
 //! back to its slots, so the emitter prints one instruction.
+//!
+//! A word-legal `ldmatrix` reads the `smem` word array: `row` is the word index of the
+//! lane's 16-byte row, and `dst` is `num` `u32` words, word `i` the 32 bits the lane
+//! receives of matrix `i` (two 16-bit elements, the lower slot in the low half, with or
+//! without `trans`); the legalizer then writes the elements to their slots.
 
 use tilus_ir::dtype::DType;
 
 use super::ops::Ops;
 use super::{Legalizer, R, U32};
-use crate::thread_ir::{LocalRef, MmaShape, Stmt};
+use crate::error::LowerError;
+use crate::thread_ir::{ExprId, LocalRef, MmaShape, SharedId, Space, Stmt, Ty};
 
 impl Legalizer<'_> {
     /// `mma` with operands `[a, b, c, d]` (input slots).
@@ -78,4 +84,73 @@ impl Legalizer<'_> {
         }
         Ok(t)
     }
+
+    /// `ldmatrix` of 16-bit elements into input slots `dst ..` (see the module doc).
+    pub(super) fn ldmatrix(
+        &mut self,
+        out: &mut Vec<Stmt>,
+        src: SharedId,
+        row: ExprId,
+        num: u32,
+        trans: bool,
+        dst: LocalRef,
+    ) -> R<()> {
+        let a = self.src.shared.try_get(src).ok_or_else(|| {
+            LowerError::InvalidProgram("ldmatrix of a dangling shared handle".into())
+        })?;
+        if a.dtype.bits() != 16 || !a.offset.is_multiple_of(16) {
+            return Err(LowerError::InvalidProgram(format!(
+                "ldmatrix of {} elements at byte {} (16-bit elements, 16-byte aligned rows)",
+                a.dtype, a.offset
+            )));
+        }
+        let smem = match self.mem(Space::Shared(src))?.space {
+            Space::Shared(s) => s,
+            Space::Global(_) => unreachable_space()?,
+        };
+        let r = self.expr(row)?;
+        let b = &mut self.b;
+        let u = b.cast(Ty::U32, r);
+        let half = b.shr_k(u, 1);
+        let w = b.add_k(half, a.offset / 4);
+        let word = b.bits_as(Ty::I32, w);
+        let t = self.temp("ldm", U32, num);
+        out.push(Stmt::LdMatrix {
+            src: smem,
+            row: word,
+            num,
+            trans,
+            dst: LocalRef { array: t, slot: 0 },
+        });
+        for i in 0..num {
+            let v = self.b.read_local(t, i);
+            let lo = self.b.and_k(v, 0xffff);
+            let hi = self.b.shr_k(v, 16);
+            self.write_code(
+                out,
+                LocalRef {
+                    array: dst.array,
+                    slot: dst.slot + 2 * i,
+                },
+                lo,
+            )?;
+            self.write_code(
+                out,
+                LocalRef {
+                    array: dst.array,
+                    slot: dst.slot + 2 * i + 1,
+                },
+                hi,
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// The error for shared memory that legalizes to a global buffer (never: shared memory
+/// is `smem`).
+fn unreachable_space() -> R<SharedId> {
+    Err(LowerError::Internal(
+        "shared memory legalized to a global buffer".into(),
+    ))
 }

@@ -151,6 +151,15 @@ impl Selector<'_> {
         }
     }
 
+    /// The address operand of a shared-memory word (for `ldmatrix`).
+    pub(super) fn shared_address(&mut self, m: MemRef) -> R<Operand> {
+        let a = self.address(m)?;
+        if !a.shared {
+            return Err(illegal("a shared-memory instruction on global memory"));
+        }
+        Ok(a.at(0))
+    }
+
     fn slots(&self, r: LocalRef, width: u32) -> R<Vec<Reg>> {
         (0..width)
             .map(|j| self.slot_reg(r.array.index(), r.slot + j))

@@ -467,7 +467,13 @@ impl<'k> Selector<'k> {
                 self.emit("cp.async.wait_group", vec![Operand::Imm(i64::from(*n))])
             }
             Stmt::WaitAll => self.emit("cp.async.wait_all", vec![]),
-            Stmt::LdMatrix { .. } => return Err(illegal("`ldmatrix`")),
+            Stmt::LdMatrix {
+                src,
+                row,
+                num,
+                trans,
+                dst,
+            } => self.ldmatrix(*src, *row, *num, *trans, *dst)?,
         }
         Ok(())
     }

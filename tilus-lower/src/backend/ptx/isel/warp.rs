@@ -1,11 +1,12 @@
-//! Warp collectives: `mma.sync.aligned.m16n8k16` on the word-legal fragments (see
-//! `backend/legalize/warp.rs`: `a` 4 and `b` 2 words of 16-bit pairs, `c`/`d` 4 `f32`).
+//! Warp collectives: `mma.sync.aligned.m16n8k16` on the word-legal fragments and
+//! `ldmatrix.sync.aligned.m8n8` into words (see `backend/legalize/warp.rs`: `a` 4 and `b` 2
+//! words of 16-bit pairs, `c`/`d` 4 `f32`; `ldmatrix` rows as `smem` word indices).
 
 use tilus_ir::dtype::DType;
 
 use super::{illegal, Selector, R};
 use crate::backend::ptx::mir::Operand;
-use crate::thread_ir::{LocalRef, MmaShape};
+use crate::thread_ir::{ExprId, LocalRef, MemRef, MmaShape, SharedId, Space};
 
 impl Selector<'_> {
     pub(super) fn mma(
@@ -39,6 +40,35 @@ impl Selector<'_> {
                 Operand::Vec(rb),
                 Operand::Vec(rc),
             ],
+        );
+        Ok(())
+    }
+
+    pub(super) fn ldmatrix(
+        &mut self,
+        src: SharedId,
+        row: ExprId,
+        num: u32,
+        trans: bool,
+        dst: LocalRef,
+    ) -> R<()> {
+        let x = match num {
+            1 => "x1",
+            2 => "x2",
+            4 => "x4",
+            other => return Err(illegal(format!("ldmatrix of {other} matrices"))),
+        };
+        let regs = (0..num)
+            .map(|j| self.slot_reg(dst.array.index(), dst.slot + j))
+            .collect::<R<Vec<_>>>()?;
+        let addr = self.shared_address(MemRef {
+            space: Space::Shared(src),
+            index: row,
+        })?;
+        let t = if trans { ".trans" } else { "" };
+        self.emit(
+            format!("ldmatrix.sync.aligned.m8n8.{x}{t}.shared.b16"),
+            vec![Operand::Vec(regs), addr],
         );
         Ok(())
     }
