@@ -73,7 +73,7 @@ pub(super) fn try_ldmatrix(cx: &mut Lower<'_>, s: &SharedInfo, info: &RegInfo) -
         return Ok(false);
     }
     let (per_atom, num) = op.sizes();
-    if l.local_size() % per_atom != 0 {
+    if !l.local_size().is_multiple_of(per_atom) {
         return Ok(false);
     }
     // The lane, the matrix it addresses and the row within it.
@@ -108,8 +108,7 @@ pub(super) fn try_ldmatrix(cx: &mut Lower<'_>, s: &SharedInfo, info: &RegInfo) -
         // by the lane's (i, r % 2).
         let mut cases: Vec<(usize, usize, Vec<ExprId>)> = Vec::new();
         for (mi, rows) in holders.iter().enumerate() {
-            for parity in 0..2usize {
-                let (_, slot) = rows[parity];
+            for (parity, &(_, slot)) in rows.iter().enumerate().take(2) {
                 let idx = cx.tile_index(l, &tp, atom * per_atom + slot)?;
                 cases.push((mi, parity, idx));
             }
