@@ -303,7 +303,7 @@ impl Legalizer<'_> {
             }
             (Ty::I32 | Ty::U32, Ty::F16) => {
                 let u = b.bits_as(Ty::U32, x);
-                floats::f16_code_to_f32(b, u)
+                return Ok(self.f16_value(u));
             }
             (Ty::I32 | Ty::U32 | Ty::F32, Ty::I32 | Ty::U32 | Ty::F32) => b.bits_as(to, x),
             (_, other) => return Err(bad_type("bitcast", other)),

@@ -420,6 +420,11 @@ pub fn f16_code_to_f32(b: &mut KernelBuilder, code: ExprId) -> ExprId {
     decode(b, &FloatSpec::f16_exact(), code)
 }
 
+/// [`f16_code_to_f32`] by [`decode_scaled`], for targets that keep `f32` subnormals.
+pub fn f16_code_to_f32_scaled(b: &mut KernelBuilder, code: ExprId) -> ExprId {
+    decode_scaled(b, &FloatSpec::f16_exact(), code)
+}
+
 /// The `f16` code of an `f32` carrier value that is an `f16` value (exact; NaN payloads
 /// kept).
 pub fn f32_to_f16_code(b: &mut KernelBuilder, x: ExprId) -> ExprId {

@@ -170,7 +170,7 @@ impl Legalizer<'_> {
             LocalRepr::Unpacked { array, dtype } => {
                 let v = self.b.read_local(array, slot);
                 Ok(if dtype == DType::F16 {
-                    floats::f16_code_to_f32(&mut self.b, v)
+                    self.f16_value(v)
                 } else {
                     v
                 })

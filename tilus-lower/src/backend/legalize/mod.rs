@@ -387,6 +387,16 @@ impl<'k> Legalizer<'k> {
         Ok(out)
     }
 
+    /// The `f32` carrier of an `f16` code: shift, mask and scale where the target keeps
+    /// subnormals, else the integer routine.
+    pub(crate) fn f16_value(&mut self, code: ExprId) -> ExprId {
+        if self.profile.subnormals {
+            floats::f16_code_to_f32_scaled(&mut self.b, code)
+        } else {
+            floats::f16_code_to_f32(&mut self.b, code)
+        }
+    }
+
     /// A temporary local array (reused by later input statements).
     pub(crate) fn temp(&mut self, base: &'static str, dtype: DType, len: u32) -> LocalId {
         let b = &mut self.b;
