@@ -9,13 +9,12 @@
 //! A buffer passed for two parameters is given to the interpreter as two copies; the copy
 //! of the later parameter is written back last.
 
-use std::time::Instant;
-
 use tilus_ir::interp::{RunOptions, RunReport};
 use tilus_ir::program::{VarKind, VarType};
 use tilus_ir::verify::VerifiedProgram;
 
-use super::{BufferId, BufferTable, Clock, Device, DeviceInfo, Kernel, LaunchArg, Timing};
+use super::host::{wall_clock_timing, HostBuffers};
+use super::{BufferId, Device, DeviceInfo, Kernel, LaunchArg, Timing};
 use crate::error::RuntimeError;
 
 /// One argument as the interpreter adapter sees it.
@@ -35,7 +34,7 @@ enum TileArg {
 #[derive(Debug)]
 pub struct InterpDevice {
     info: DeviceInfo,
-    buffers: BufferTable<Vec<u8>>,
+    buffers: HostBuffers,
     options: RunOptions,
     last_report: Option<RunReport>,
 }
@@ -68,7 +67,7 @@ impl InterpDevice {
                 f16_native: Default::default(),
                 compute_capability: None,
             },
-            buffers: BufferTable::new(),
+            buffers: HostBuffers::new(),
             options,
             last_report: None,
         }
@@ -202,29 +201,19 @@ impl Device for InterpDevice {
     }
 
     fn allocate(&mut self, bytes: usize) -> Result<BufferId, RuntimeError> {
-        self.buffers.insert(vec![0; bytes])
+        self.buffers.allocate(bytes)
     }
 
     fn free(&mut self, buffer: BufferId) -> Result<(), RuntimeError> {
-        self.buffers.remove(buffer).map(drop)
+        self.buffers.free(buffer)
     }
 
     fn buffer_size(&self, buffer: BufferId) -> Result<usize, RuntimeError> {
-        Ok(self.buffers.get(buffer)?.len())
+        self.buffers.size(buffer)
     }
 
     fn upload(&mut self, buffer: BufferId, bytes: &[u8]) -> Result<(), RuntimeError> {
-        let dst = self.buffers.get_mut(buffer)?;
-        if bytes.len() > dst.len() {
-            return Err(RuntimeError::UploadTooLarge {
-                buffer,
-                bytes: bytes.len(),
-                size: dst.len(),
-            });
-        }
-        dst[..bytes.len()].copy_from_slice(bytes);
-        dst[bytes.len()..].fill(0);
-        Ok(())
+        self.buffers.upload(buffer, bytes)
     }
 
     fn download(&mut self, buffer: BufferId) -> Result<Vec<u8>, RuntimeError> {
@@ -246,15 +235,6 @@ impl Device for InterpDevice {
         warmup: u32,
         repeats: u32,
     ) -> Result<Timing, RuntimeError> {
-        for _ in 0..warmup {
-            self.run(kernel, args)?;
-        }
-        let mut samples = Vec::new();
-        for _ in 0..repeats.max(1) {
-            let t0 = Instant::now();
-            self.run(kernel, args)?;
-            samples.push(t0.elapsed().as_secs_f64() * 1e6);
-        }
-        Ok(Timing::from_samples(samples, Clock::WallClock))
+        wall_clock_timing(warmup, repeats, || self.run(kernel, args))
     }
 }

@@ -26,6 +26,7 @@
 pub mod bind;
 #[cfg(feature = "cuda")]
 mod cuda;
+mod host;
 mod interp;
 mod ptx_interp;
 mod wgpu;

@@ -10,12 +10,11 @@
 //! interpreter's speed, not a GPU's).
 
 use std::collections::HashMap;
-use std::time::Instant;
-
 use tilus_ptx::{LaunchConfig, Memory, Module, ParamValue, RunOptions, RunStats};
 
 use super::bind::{bind, SlotSource};
-use super::{BufferId, BufferTable, Clock, Device, DeviceInfo, Kernel, LaunchArg, Timing};
+use super::host::{wall_clock_timing, HostBuffers};
+use super::{BufferId, Device, DeviceInfo, Kernel, LaunchArg, Timing};
 use crate::error::RuntimeError;
 
 /// Buffers are padded to this many bytes for a launch.
@@ -25,7 +24,7 @@ const PAD: usize = 16;
 #[derive(Debug)]
 pub struct PtxInterpDevice {
     info: DeviceInfo,
-    buffers: BufferTable<Vec<u8>>,
+    buffers: HostBuffers,
     modules: HashMap<String, Module>,
     options: RunOptions,
     last: Option<RunStats>,
@@ -53,7 +52,7 @@ impl PtxInterpDevice {
                 f16_native: Default::default(),
                 compute_capability: Some((8, 0)),
             },
-            buffers: BufferTable::new(),
+            buffers: HostBuffers::new(),
             modules: HashMap::new(),
             options: RunOptions::default(),
             last: None,
@@ -154,29 +153,19 @@ impl Device for PtxInterpDevice {
     }
 
     fn allocate(&mut self, bytes: usize) -> Result<BufferId, RuntimeError> {
-        self.buffers.insert(vec![0; bytes])
+        self.buffers.allocate(bytes)
     }
 
     fn free(&mut self, buffer: BufferId) -> Result<(), RuntimeError> {
-        self.buffers.remove(buffer).map(drop)
+        self.buffers.free(buffer)
     }
 
     fn buffer_size(&self, buffer: BufferId) -> Result<usize, RuntimeError> {
-        Ok(self.buffers.get(buffer)?.len())
+        self.buffers.size(buffer)
     }
 
     fn upload(&mut self, buffer: BufferId, bytes: &[u8]) -> Result<(), RuntimeError> {
-        let dst = self.buffers.get_mut(buffer)?;
-        if bytes.len() > dst.len() {
-            return Err(RuntimeError::UploadTooLarge {
-                buffer,
-                bytes: bytes.len(),
-                size: dst.len(),
-            });
-        }
-        dst[..bytes.len()].copy_from_slice(bytes);
-        dst[bytes.len()..].fill(0);
-        Ok(())
+        self.buffers.upload(buffer, bytes)
     }
 
     fn download(&mut self, buffer: BufferId) -> Result<Vec<u8>, RuntimeError> {
@@ -198,15 +187,6 @@ impl Device for PtxInterpDevice {
         warmup: u32,
         repeats: u32,
     ) -> Result<Timing, RuntimeError> {
-        for _ in 0..warmup {
-            self.run(kernel, args)?;
-        }
-        let mut samples = Vec::new();
-        for _ in 0..repeats.max(1) {
-            let t0 = Instant::now();
-            self.run(kernel, args)?;
-            samples.push(t0.elapsed().as_secs_f64() * 1e6);
-        }
-        Ok(Timing::from_samples(samples, Clock::WallClock))
+        wall_clock_timing(warmup, repeats, || self.run(kernel, args))
     }
 }

@@ -70,11 +70,19 @@ impl Addr {
     }
 }
 
-fn suffix(class: Class) -> &'static str {
-    if class == Class::F32 {
-        ".f32"
-    } else {
-        ".b32"
+/// The opcode and register operand of a 1-, 2- or 4-word access of `regs` (one class):
+/// `{space}[.v2|.v4].{b32|f32}` and the register or the brace vector.
+fn vector_access(space: &str, regs: &[Reg]) -> (String, Operand) {
+    let suffix = match regs.first() {
+        Some(r) if r.class == Class::F32 => ".f32",
+        _ => ".b32",
+    };
+    match regs {
+        [r] => (format!("{space}{suffix}"), Operand::Reg(*r)),
+        _ => {
+            let vec = if regs.len() == 2 { ".v2" } else { ".v4" };
+            (format!("{space}{vec}{suffix}"), Operand::Vec(regs.to_vec()))
+        }
     }
 }
 
@@ -220,19 +228,7 @@ impl Selector<'_> {
             }
         }
         for (j, v) in Self::chunks(width, multiple) {
-            let part = &regs[j as usize..(j + v) as usize];
-            let class = part[0].class;
-            let vec = match v {
-                1 => "",
-                2 => ".v2",
-                _ => ".v4",
-            };
-            let op = format!("{space}{vec}{}", suffix(class));
-            let d = if v == 1 {
-                Operand::Reg(part[0])
-            } else {
-                Operand::Vec(part.to_vec())
-            };
+            let (op, d) = vector_access(space, &regs[j as usize..(j + v) as usize]);
             let mut args = vec![d, addr.at(j)];
             if let Some(pol) = hint {
                 args.push(Operand::Reg(pol));
@@ -270,19 +266,7 @@ impl Selector<'_> {
             "st.global"
         };
         for (j, v) in Self::chunks(width, multiple) {
-            let part = &regs[j as usize..(j + v) as usize];
-            let class = part[0].class;
-            let vec = match v {
-                1 => "",
-                2 => ".v2",
-                _ => ".v4",
-            };
-            let op = format!("{space}{vec}{}", suffix(class));
-            let s = if v == 1 {
-                Operand::Reg(part[0])
-            } else {
-                Operand::Vec(part.to_vec())
-            };
+            let (op, s) = vector_access(space, &regs[j as usize..(j + v) as usize]);
             let args = vec![addr.at(j), s];
             match p {
                 Some(p) => self.emit_if(p, false, op, args),
