@@ -215,7 +215,7 @@ fn bench_m(
     }
     for w in &wtypes {
         let ga = GemmArgs {
-            m: m,
+            m,
             n: args.n,
             k: args.k,
             wtype: w.clone(),
