@@ -36,6 +36,8 @@ fn run_both(f: Function, args: &[Arg], mma: bool) -> Vec<HostBuffer> {
     let opts = LowerOptions {
         max_shared_bytes: 96 * 1024,
         mma,
+        // PTX-like lowering: tensor cores and warp shuffles together.
+        shuffle: mma,
     };
     let kernel = lower_function_with(&prog, 0, &layouts, &opts)
         .unwrap_or_else(|e| panic!("{name}: lowering: {e}"));
@@ -91,6 +93,8 @@ fn lowered_text(f: Function, mma: bool) -> String {
     let opts = LowerOptions {
         max_shared_bytes: 96 * 1024,
         mma,
+        // PTX-like lowering: tensor cores and warp shuffles together.
+        shuffle: mma,
     };
     lower_function_with(&prog, 0, &layouts, &opts)
         .expect("lowers")

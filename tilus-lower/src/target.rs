@@ -108,6 +108,9 @@ pub struct TargetCaps {
     /// Native `f16` arithmetic proven to round like the thread IR (round to nearest even
     /// after every operation).
     pub f16_arithmetic: bool,
+    /// Warp shuffles among a fixed 32 lanes (PTX `shfl.sync`); WGSL subgroups have no fixed
+    /// size, so lowering never relies on them there.
+    pub warp_shuffle: bool,
 }
 
 /// Capabilities of a WGSL adapter that change code generation.
@@ -187,6 +190,7 @@ impl Target {
                 f16_native: c.f16_native,
                 // WGSL leaves f16 rounding to the implementation; never assumed.
                 f16_arithmetic: false,
+                warp_shuffle: false,
             },
             Target::Ptx(c) => TargetCaps {
                 mma: vec![MmaShape::M16N8K16],
@@ -199,6 +203,7 @@ impl Target {
                 // The word legalization keeps f16 conversions as exact integer routines.
                 f16_native: NativeF16::default(),
                 f16_arithmetic: false,
+                warp_shuffle: true,
             },
         }
     }

@@ -141,6 +141,7 @@ fn gemm_mma_fragments() {
     let opts = LowerOptions {
         max_shared_bytes: 48 * 1024,
         mma: true,
+        ..LowerOptions::default()
     };
     let k = lower_with(&p, &a, &opts);
     assert!(
@@ -177,6 +178,7 @@ fn shared_memory_limit_is_enforced() {
     let opts = LowerOptions {
         max_shared_bytes: 1024,
         mma: false,
+        ..LowerOptions::default()
     };
     let err = tilus_lower::tile_to_thread::lower_function_with(&p, 0, &a, &opts)
         .expect_err("too little shared memory");

@@ -51,6 +51,7 @@ fn lower(f: Function, mma: bool) -> ThreadKernel {
     let opts = LowerOptions {
         max_shared_bytes: 96 * 1024,
         mma,
+        shuffle: mma,
     };
     lower_with(&p, &layouts, &opts)
 }

@@ -368,6 +368,8 @@ pub(crate) enum WarpOp {
         addr: Addr,
     },
     Shfl {
+        /// `idx` mode (source lane `b`), else `bfly` (source lane `lane ^ b`).
+        idx: bool,
         d: Reg,
         a: Src,
         b: Src,

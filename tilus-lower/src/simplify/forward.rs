@@ -101,7 +101,10 @@ fn writes(body: &[Stmt], w: &mut Writes) {
                 writes(then_body, w);
                 writes(else_body, w);
             }
-            Stmt::SetLocal { dst, .. } | Stmt::Load { dst, .. } | Stmt::LdMatrix { dst, .. } => {
+            Stmt::SetLocal { dst, .. }
+            | Stmt::Load { dst, .. }
+            | Stmt::LdMatrix { dst, .. }
+            | Stmt::Shuffle { dst, .. } => {
                 w.arrays.insert(dst.array);
             }
             Stmt::View { dst, .. } => {

@@ -45,7 +45,8 @@
 //! `threadIdx` ranges over `0..num_threads` (one dimension); `blockIdx` and `gridDim` are
 //! three-dimensional. Threads of a block share its shared memory and meet at
 //! [`Stmt::Barrier`] (every thread must reach the same barrier); warp intrinsics
-//! ([`Stmt::Mma`], [`Stmt::LdMatrix`]) are executed together by the 32 lanes of a warp.
+//! ([`Stmt::Mma`], [`Stmt::LdMatrix`], [`Stmt::Shuffle`]) are executed together by the 32
+//! lanes of a warp.
 //! Global buffers are shared by all blocks; [`Stmt::SemAcquire`] waits for another block.
 //! The [`interp`] module runs a kernel on the CPU this way.
 //!
@@ -531,6 +532,19 @@ pub enum Stmt {
         trans: bool,
         /// First slot written.
         dst: LocalRef,
+    },
+    /// Warp-collective shuffle (`shfl.sync.idx`): every lane of the warp evaluates `value`
+    /// (a 32-bit or narrower carrier: `i32`, `u32`, `f32`, or a slot of a dtype of at most
+    /// 32 bits), then `dst` of each lane receives the value of lane `lane` (an `i32` in
+    /// `0..32`, evaluated by the receiving lane) of the same warp. All 32 lanes execute it
+    /// together (the block's threads are a multiple of 32).
+    Shuffle {
+        /// The slot written.
+        dst: LocalRef,
+        /// The value each lane offers.
+        value: ExprId,
+        /// The source lane.
+        lane: ExprId,
     },
     /// Spins until the `i32` element `buffer[index]` equals `value` (acquire); executed by
     /// the threads that reach it (lowering uses one thread, then a barrier).

@@ -36,6 +36,7 @@ impl Stmt {
                 [dst.index, src.index].into_iter().chain(*mask).collect()
             }
             Stmt::LdMatrix { row, .. } => vec![*row],
+            Stmt::Shuffle { value, lane, .. } => vec![*value, *lane],
             Stmt::SemAcquire { sem, value }
             | Stmt::SemRelease { sem, value }
             | Stmt::Atomic {
@@ -132,6 +133,10 @@ impl Stmt {
                 trans,
                 dst,
             },
+            Stmt::Shuffle { dst, value, lane } => {
+                let (value, lane) = (f(value), f(lane));
+                Stmt::Shuffle { dst, value, lane }
+            }
             Stmt::For {
                 var,
                 start,

@@ -319,6 +319,13 @@ fn write_stmt(w: &mut String, k: &ThreadKernel, s: &Stmt, depth: usize) -> fmt::
                 },
             )?;
         }
+        Stmt::Shuffle { dst, value, lane } => {
+            slots(w, k, *dst, 1)?;
+            w.push_str(" = shfl.idx ");
+            write_expr(w, k, *value, true)?;
+            w.push_str(", lane ");
+            write_expr(w, k, *lane, true)?;
+        }
         Stmt::SemAcquire { sem, value } => {
             w.push_str("sem.acquire ");
             mem(w, k, *sem)?;

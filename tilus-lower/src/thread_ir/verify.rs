@@ -362,6 +362,14 @@ impl Cx<'_> {
                 let dl = self.slots(*dst, (32 / bits) * num, "ldmatrix")?;
                 same_dtype(dl, sd, "ldmatrix")
             }
+            Stmt::Shuffle { dst, value, lane } => {
+                let d = self.slots(*dst, 1, "shuffle")?;
+                if d.bits() > 32 {
+                    return Err(format!("a shuffle moves 32 bits, not a {d} slot"));
+                }
+                self.want(*value, Ty::carrier(d), "shuffle value")?;
+                self.want(*lane, Ty::I32, "shuffle lane")
+            }
             Stmt::SemAcquire { sem, value } | Stmt::SemRelease { sem, value } => {
                 if !matches!(sem.space, Space::Global(_)) {
                     return Err("semaphores live in global memory".into());

@@ -66,14 +66,19 @@ pub struct LowerOptions {
     pub max_shared_bytes: u32,
     /// Whether `dot` may use the `mma` intrinsic (tensor cores) when layouts allow.
     pub mma: bool,
+    /// Whether warp shuffles of 32 lanes exist ([`crate::thread_ir::Stmt::Shuffle`]): a
+    /// `reduce` whose lines lie across the lanes of each warp gathers them with shuffles
+    /// instead of shared memory and barriers.
+    pub shuffle: bool,
 }
 
 impl Default for LowerOptions {
-    /// 48 KiB of shared memory, no `mma`.
+    /// 48 KiB of shared memory, no `mma`, no shuffles.
     fn default() -> Self {
         LowerOptions {
             max_shared_bytes: 48 * 1024,
             mma: false,
+            shuffle: false,
         }
     }
 }
@@ -85,6 +90,7 @@ impl LowerOptions {
         LowerOptions {
             max_shared_bytes: caps.shared_bytes,
             mma: !caps.mma.is_empty(),
+            shuffle: caps.warp_shuffle,
         }
     }
 }

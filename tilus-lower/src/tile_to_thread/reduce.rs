@@ -5,6 +5,11 @@
 //! `min` ignore NaN and order `-0 < +0`), so the lowering keeps that order exactly:
 //! - when every thread holds, for each of its result slots, the whole reduced line in its
 //!   own slots (the reduced dimension is local), it combines those slots in order;
+//! - on targets with 32-lane warp shuffles, when every line lies within one warp — element
+//!   `k` of a thread's line sits in the same slot of a lane whose reduced lane bits are a
+//!   constant `P(s, k)` and whose other lane bits are the thread's own — each thread gathers
+//!   its line with one `shuffle` per element (`lane = (lane & !M) | P`) and combines the
+//!   values in order: exact like the other paths, with no shared memory and no barrier;
 //! - otherwise every thread writes its elements to a row-major shared scratch tile (lowest
 //!   holder only), a barrier, then each thread walks the line for each of its result slots
 //!   in a loop, and a barrier before the scratch is released.
@@ -57,6 +62,54 @@ fn local_table(
         }
     }
     Some(table)
+}
+
+/// Per result slot, per reduced position: (input slot, lane bits `P`).
+type WarpTable = Vec<Vec<(u32, u32)>>;
+
+/// For each result slot and reduced position: the input slot and the lane bits `P` of the
+/// lane holding it, with the mask `M` of the lane bits the reduced dimension occupies
+/// (see the module doc); `None` when some line is not spread that way within a warp.
+fn warp_table(
+    lo: &RegisterLayout,
+    li: &RegisterLayout,
+    dim: usize,
+    keepdim: bool,
+    extent: usize,
+) -> Option<(u32, WarpTable)> {
+    let threads = li.num_threads();
+    if threads != lo.num_threads() || !threads.is_multiple_of(32) || extent > 32 {
+        return None;
+    }
+    // The lowest holder lane (in thread 0's warp) of each (slot, k), from thread 0.
+    let mut table = vec![vec![(0u32, 0u32); extent]; lo.local_size()];
+    let mut mask = 0u32;
+    for (s, row) in table.iter_mut().enumerate() {
+        let idx = lo.index_of(0, s).ok()?;
+        for (k, cell) in row.iter_mut().enumerate() {
+            let ii = input_index(&idx, dim, keepdim, k);
+            let lane = (0..32).find(|&l| li.holds(l, &ii))? as u32;
+            *cell = (li.slot_of(&ii).ok()? as u32, lane);
+        }
+        for &(_, a) in row.iter() {
+            mask |= a ^ row[0].1;
+        }
+    }
+    // Every thread's line must be where the rule says.
+    for t in 0..threads {
+        let (warp, lane) = (t / 32 * 32, (t % 32) as u32);
+        for (s, row) in table.iter().enumerate() {
+            let idx = lo.index_of(t, s).ok()?;
+            for (k, &(slot, p)) in row.iter().enumerate() {
+                let ii = input_index(&idx, dim, keepdim, k);
+                let src = warp + ((lane & !mask) | p) as usize;
+                if !li.holds(src, &ii) || li.slot_of(&ii).ok()? as u32 != slot {
+                    return None;
+                }
+            }
+        }
+    }
+    Some((mask, table))
 }
 
 /// The accumulator's type and the value of an element in it.
@@ -157,6 +210,51 @@ pub(super) fn reduce(
         }
         cx.commit_out(&o);
         return Ok(());
+    }
+    if cx.opts.shuffle && d.bits() <= 32 {
+        if let Some((mask, table)) = warp_table(&lo, &li, dim, keepdim, extent) {
+            let tmp = cx.b.local(&format!("{name}_line"), d, extent as u32);
+            let tid = cx.b.thread_idx();
+            let c32 = cx.b.i32(32);
+            let lane = cx.b.rem(tid, c32);
+            let keep = cx.b.i32(!(mask as i32));
+            let own = cx.b.and(lane, keep);
+            for (s, row) in table.iter().enumerate() {
+                for (k, &(slot, p)) in row.iter().enumerate() {
+                    let value = cx.b.read_local(r.array, slot);
+                    let pc = cx.b.i32(p as i32);
+                    let src = cx.b.binary(BinaryOp::Or, own, pc);
+                    cx.b.push(Stmt::Shuffle {
+                        dst: LocalRef {
+                            array: tmp,
+                            slot: k as u32,
+                        },
+                        value,
+                        lane: src,
+                    });
+                }
+                for k in 0..extent {
+                    let v = cx.b.read_local(tmp, k as u32);
+                    let v = to_acc(cx, v, d);
+                    let nv = if k == 0 {
+                        v
+                    } else {
+                        combine(cx, op, accv, v, d)
+                    };
+                    assign(cx, acc, nv);
+                }
+                let res = from_acc(cx, accv, d);
+                cx.b.push(Stmt::SetLocal {
+                    dst: LocalRef {
+                        array: o.array,
+                        slot: s as u32,
+                    },
+                    value: res,
+                });
+            }
+            cx.commit_out(&o);
+            return Ok(());
+        }
     }
     // Through shared memory.
     let shape = li.shape().to_vec();

@@ -100,6 +100,7 @@ pub fn lower(p: &VerifiedProgram, a: &LayoutAssignment) -> ThreadKernel {
     let opts = LowerOptions {
         max_shared_bytes: 96 * 1024,
         mma: false,
+        ..LowerOptions::default()
     };
     lower_with(p, a, &opts)
 }

@@ -115,9 +115,14 @@ fn resolve_warp(
         WarpOp::Ldmatrix { n, trans, d, addr } => {
             warp::ldmatrix(n, trans, d, addr, warp, env).map_err(|e| lane_err(env, warp, e))?
         }
-        WarpOp::Shfl { d, a, b, c, mask } => {
-            warp::shfl(d, a, b, c, mask, warp).map_err(|e| lane_err(env, warp, e))?
-        }
+        WarpOp::Shfl {
+            idx,
+            d,
+            a,
+            b,
+            c,
+            mask,
+        } => warp::shfl(idx, d, a, b, c, mask, warp).map_err(|e| lane_err(env, warp, e))?,
     }
     for th in warp.iter_mut() {
         if th.state == State::Collective {

@@ -1,4 +1,4 @@
-//! Warp collectives: `mma.sync.m16n8k16`, `ldmatrix`, `shfl.sync.bfly`. They run once all
+//! Warp collectives: `mma.sync.m16n8k16`, `ldmatrix`, `shfl.sync.bfly`/`idx`. They run once all
 //! lanes of a warp wait at them (see [`super::control`]).
 
 use super::float::canon;
@@ -182,9 +182,12 @@ pub(crate) fn ldmatrix(
     Ok(())
 }
 
-/// `shfl.sync.bfly.b32 d, a, b, c, membermask` over the lanes of a warp that wait at it.
-/// `Err` names the offending lane.
+/// `shfl.sync.{bfly,idx}.b32 d, a, b, c, membermask` over the lanes of a warp that wait at
+/// it: the source lane is `lane ^ b` (bfly) or `(lane & segmask) | (b & !segmask)` (idx),
+/// kept only up to the segment's last lane (else the lane's own value). `Err` names the
+/// offending lane.
 pub(crate) fn shfl(
+    idx: bool,
     d: Reg,
     a: Src,
     b: Src,
@@ -232,7 +235,11 @@ pub(crate) fn shfl(
         let clamp = cval & 0x1f;
         let segmask = (cval >> 8) & 0x1f;
         let max_lane = ((lane as u32) & segmask) | (clamp & !segmask);
-        let mut j = lane as u32 ^ bval;
+        let mut j = if idx {
+            ((lane as u32) & segmask) | (bval & !segmask)
+        } else {
+            lane as u32 ^ bval
+        };
         if j > max_lane {
             j = lane as u32;
         }

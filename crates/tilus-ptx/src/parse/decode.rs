@@ -593,9 +593,10 @@ impl Ctx<'_> {
                     addr: self.addr(&ops[1], Space::Shared)?,
                 }))
             }
-            ["shfl", "sync", "bfly", "b32"] => {
+            ["shfl", "sync", mode @ ("bfly" | "idx"), "b32"] => {
                 arity(ops, 5)?;
                 Ok(Op::Warp(WarpOp::Shfl {
+                    idx: *mode == "idx",
                     d: self.reg(&ops[0], Ty::B32)?,
                     a: self.src(&ops[1], Ty::B32)?,
                     b: self.src(&ops[2], Ty::I32)?,

@@ -480,8 +480,12 @@ impl<'k> Legalizer<'k> {
                 trans,
                 dst,
             } if self.profile.warp_ops => self.ldmatrix(out, *src, *row, *num, *trans, *dst)?,
+            Stmt::Shuffle { dst, value, lane } if self.profile.warp_ops => {
+                self.shuffle(out, *dst, *value, *lane)?
+            }
             Stmt::Mma { .. }
             | Stmt::LdMatrix { .. }
+            | Stmt::Shuffle { .. }
             | Stmt::SemAcquire { .. }
             | Stmt::SemRelease { .. } => {
                 return Err(unsupported::statement(s));

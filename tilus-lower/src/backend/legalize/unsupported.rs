@@ -110,6 +110,7 @@ fn statements(body: &[Stmt]) -> R<()> {
         match s {
             Stmt::Mma { .. }
             | Stmt::LdMatrix { .. }
+            | Stmt::Shuffle { .. }
             | Stmt::SemAcquire { .. }
             | Stmt::SemRelease { .. } => return Err(statement(s)),
             Stmt::For { body, .. } => statements(body)?,
@@ -138,6 +139,11 @@ pub(super) fn statement(s: &Stmt) -> LowerError {
         Stmt::LdMatrix { .. } => unsupported(
             "ldmatrix",
             "WGSL has no ldmatrix; use plain shared-memory loads for target wgsl",
+        ),
+        Stmt::Shuffle { .. } => unsupported(
+            "shuffle",
+            "WGSL subgroups have no fixed size of 32; lowering reduces through shared memory \
+             for target wgsl",
         ),
         Stmt::SemAcquire { .. } | Stmt::SemRelease { .. } => unsupported(
             "semaphore (lock/release)",

@@ -10,7 +10,12 @@
 //! A word-legal `ldmatrix` reads the `smem` word array: `row` is the word index of the
 //! lane's 16-byte row, and `dst` is `num` `u32` words, word `i` the 32 bits the lane
 //! receives of matrix `i` (two 16-bit elements, the lower slot in the low half, with or
-//! without `trans`); the legalizer then writes the elements to their slots.
+//! without `trans`); the legalizer then writes the elements to their slots. (With `trans`
+//! on words this is a form only the PTX emitter reads; the thread-IR verifier keeps `trans`
+//! to 16-bit arrays.)
+//!
+//! A word-legal `shuffle` moves the legal 32-bit carrier of the value (`i32`, `u32`, `f32`)
+//! into a temporary slot of that word type, then writes the slot's dtype from it.
 
 use tilus_ir::dtype::DType;
 
@@ -144,6 +149,42 @@ impl Legalizer<'_> {
             )?;
         }
         Ok(())
+    }
+}
+
+/// `dst` of every lane = `value` of lane `lane`: the carrier moves as a 32-bit word.
+impl Legalizer<'_> {
+    pub(super) fn shuffle(
+        &mut self,
+        out: &mut Vec<Stmt>,
+        dst: LocalRef,
+        value: ExprId,
+        lane: ExprId,
+    ) -> R<()> {
+        let v = self.expr(value)?;
+        let lane = self.expr(lane)?;
+        let word = match self.b.kernel.ty(v) {
+            Some(Ty::I32) => DType::Int {
+                bits: 32,
+                signed: true,
+            },
+            Some(Ty::U32) => U32,
+            Some(Ty::F32) => DType::F32,
+            other => {
+                return Err(LowerError::InvalidProgram(format!(
+                    "a shuffle of a {} value",
+                    other.map_or("ill-typed", Ty::name)
+                )))
+            }
+        };
+        let t = self.temp("shfl", word, 1);
+        out.push(Stmt::Shuffle {
+            dst: LocalRef { array: t, slot: 0 },
+            value: v,
+            lane,
+        });
+        let got = self.b.read_local(t, 0);
+        self.write_slot(out, dst, got)
     }
 }
 

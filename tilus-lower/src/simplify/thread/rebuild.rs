@@ -157,6 +157,10 @@ fn with_exprs(s: &Stmt, new: &[ExprId], mut bodies: Vec<Vec<Stmt>>) -> Option<St
             }
         }
         Stmt::LdMatrix { row, .. } => *row = next()?,
+        Stmt::Shuffle { value, lane, .. } => {
+            *value = next()?;
+            *lane = next()?;
+        }
         Stmt::SemAcquire { sem, value }
         | Stmt::SemRelease { sem, value }
         | Stmt::Atomic {

@@ -517,7 +517,7 @@ impl<'k> Thread<'k> {
                 self.state = State::Barrier(stmt);
                 return Ok(true);
             }
-            Stmt::Mma { .. } | Stmt::LdMatrix { .. } => {
+            Stmt::Mma { .. } | Stmt::LdMatrix { .. } | Stmt::Shuffle { .. } => {
                 self.state = State::Warp(stmt);
                 return Ok(true);
             }

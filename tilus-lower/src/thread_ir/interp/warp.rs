@@ -1,5 +1,5 @@
-//! Warp-collective intrinsics: `mma` and `ldmatrix`, executed once every lane of a warp has
-//! reached them.
+//! Warp-collective intrinsics: `mma`, `ldmatrix` and `shuffle`, executed once every lane of
+//! a warp has reached them.
 
 use tilus_ir::dtype::DType;
 use tilus_ir::layout::atoms::{mma_m16n8k16_a, mma_m16n8k16_b, mma_m16n8k16_c};
@@ -137,6 +137,31 @@ pub(crate) fn execute(
                         t.local_set(k, at(*dst, m as u32 * per + e), code)?;
                     }
                 }
+            }
+            Ok(())
+        }
+        Stmt::Shuffle { dst, value, lane } => {
+            let dtype = k
+                .locals
+                .try_get(dst.array)
+                .map(|a| a.dtype)
+                .ok_or_else(|| {
+                    ThreadInterpError::new(ThreadInterpErrorKind::InvalidKernel, "dangling local")
+                })?;
+            let mut offered = Vec::with_capacity(lanes.len());
+            let mut from = Vec::with_capacity(lanes.len());
+            for t in lanes.iter() {
+                offered.push(t.eval(env, *value)?.to_code(dtype));
+                from.push(t.eval(env, *lane)?.as_index()?);
+            }
+            for (t, src) in lanes.iter_mut().zip(from) {
+                let Some(&code) = usize::try_from(src).ok().and_then(|s| offered.get(s)) else {
+                    return err(
+                        ThreadInterpErrorKind::InvalidKernel,
+                        format!("shuffle from lane {src} of a warp of {}", offered.len()),
+                    );
+                };
+                t.local_set(k, *dst, code)?;
             }
             Ok(())
         }

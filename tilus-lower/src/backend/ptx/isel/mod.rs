@@ -474,6 +474,7 @@ impl<'k> Selector<'k> {
                 trans,
                 dst,
             } => self.ldmatrix(*src, *row, *num, *trans, *dst)?,
+            Stmt::Shuffle { dst, value, lane } => self.shuffle(*dst, *value, *lane)?,
         }
         Ok(())
     }

@@ -5,7 +5,7 @@
 use tilus_ir::dtype::DType;
 
 use super::{illegal, Selector, R};
-use crate::backend::ptx::mir::Operand;
+use crate::backend::ptx::mir::{Class, Operand};
 use crate::thread_ir::{ExprId, LocalRef, MemRef, MmaShape, SharedId, Space};
 
 impl Selector<'_> {
@@ -70,6 +70,37 @@ impl Selector<'_> {
             format!("ldmatrix.sync.aligned.m8n8.{x}{t}.shared.b16"),
             vec![Operand::Vec(regs), addr],
         );
+        Ok(())
+    }
+
+    /// `shfl.sync.idx.b32` over the whole warp; `f32` values move through a `b32` register.
+    pub(super) fn shuffle(&mut self, dst: LocalRef, value: ExprId, lane: ExprId) -> R<()> {
+        let d = self.slot_reg(dst.array.index(), dst.slot)?;
+        let v = self.value(value)?;
+        let l = self.operand(lane)?;
+        let src = if v.class == Class::B32 {
+            v
+        } else {
+            self.op1(Class::B32, "mov.b32", vec![Operand::Reg(v)])
+        };
+        let out = if d.class == Class::B32 {
+            d
+        } else {
+            self.reg(Class::B32)
+        };
+        self.emit(
+            "shfl.sync.idx.b32",
+            vec![
+                Operand::Reg(out),
+                Operand::Reg(src),
+                l,
+                Operand::Imm(0x1f),
+                Operand::Imm(0xffff_ffff),
+            ],
+        );
+        if out != d {
+            self.emit("mov.b32", vec![Operand::Reg(d), Operand::Reg(out)]);
+        }
         Ok(())
     }
 }

@@ -360,6 +360,7 @@ impl<'a, W: Write> Writer<'a, W> {
             }
             Stmt::Mma { .. } => Err(illegal("`mma`")),
             Stmt::LdMatrix { .. } => Err(illegal("`ldmatrix`")),
+            Stmt::Shuffle { .. } => Err(illegal("a warp shuffle")),
             Stmt::SemAcquire { .. } | Stmt::SemRelease { .. } => Err(illegal("a semaphore")),
         }
     }
