@@ -9,7 +9,8 @@ use tilus_ir::dtype::DType;
 use tilus_ir::interp::HostBuffer;
 use tilus_ir::program::Program;
 use tilus_ir::verify::verify;
-use tilus_lower::pipeline::{compile, CompileOptions};
+use tilus_lower::pipeline::CompileOptions;
+use tilus_runtime::cache::{CacheOutcome, CompileCache};
 use tilus_runtime::{BufferId, Device, Kernel, LaunchArg, Timing};
 
 use crate::error::{KernelError, Result};
@@ -31,6 +32,9 @@ pub struct PreparedGemm {
     pub weight_bytes: usize,
     /// How long compilation took (zero for the interpreter).
     pub compile_time: Duration,
+    /// Whether the compile cache had the kernel (`None` for the interpreter and the
+    /// hand-written baselines, which are not compiled).
+    pub cache: Option<CacheOutcome>,
 }
 
 fn device_error(e: tilus_runtime::RuntimeError) -> KernelError {
@@ -64,6 +68,7 @@ impl PreparedGemm {
             functions: vec![func],
         })?;
         let start = std::time::Instant::now();
+        let mut cache = None;
         let kernel = match device.info().target() {
             Some(target) => {
                 // The device validates the code when it loads it: skip the second pass.
@@ -71,12 +76,11 @@ impl PreparedGemm {
                     validate: false,
                     ..CompileOptions::default()
                 };
-                let compiled = compile(&verified, &name, &target, &opts)
+                let (artifact, outcome) = CompileCache::global()
+                    .get_or_compile(&verified, &name, &target, &opts)
                     .map_err(|e| KernelError::Compile(e.to_string()))?;
-                let artifact = compiled
-                    .artifact
-                    .ok_or_else(|| KernelError::Compile("the pipeline produced no code".into()))?;
-                Kernel::Compiled(artifact)
+                cache = Some(outcome);
+                Kernel::Compiled((*artifact).clone())
             }
             None => Kernel::Tile {
                 program: Arc::new(verified),
@@ -84,7 +88,9 @@ impl PreparedGemm {
             },
         };
         let compile_time = start.elapsed();
-        Self::upload(device, plan, kernel, compile_time, q, activations, m)
+        let mut p = Self::upload(device, plan, kernel, compile_time, q, activations, m)?;
+        p.cache = cache;
+        Ok(p)
     }
 
     /// The hand-written WGSL GEMV baseline ([`crate::handwritten`]) on the buffers of a SIMT
@@ -160,6 +166,7 @@ impl PreparedGemm {
             act,
             weight_bytes: bytes,
             compile_time,
+            cache: None,
         })
     }
 

@@ -5,12 +5,13 @@
 //! `@binding`, a PTX kernel parameter) and a scalar block; a device reads everything it
 //! needs from here and never parses the code.
 
+use serde::{Deserialize, Serialize};
 use tilus_ir::dtype::DType;
 
 pub use crate::grid::GridExpr;
 
 /// How one tile-function parameter is passed.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ParamBinding {
     /// A pointer parameter: a buffer of 32-bit words in slot `binding`; element i of
     /// `dtype` is bits [i·bits, (i+1)·bits) of the little-endian word stream.
@@ -18,6 +19,7 @@ pub enum ParamBinding {
         /// Index of the parameter in the tile function.
         param: usize,
         /// Element type.
+        #[serde(with = "dtype_text")]
         dtype: DType,
         /// Slot number (WGSL: `@group(0) @binding(binding)`).
         binding: u32,
@@ -32,6 +34,7 @@ pub enum ParamBinding {
         /// Index of the parameter in the tile function.
         param: usize,
         /// Its type (an integer or float of at most 32 bits; bool is `u1`).
+        #[serde(with = "dtype_text")]
         dtype: DType,
         /// Word index in the scalar block.
         word: u32,
@@ -39,11 +42,12 @@ pub enum ParamBinding {
 }
 
 /// A global workspace (`alloc_global`) the runtime allocates per launch.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Workspace {
     /// Slot number.
     pub binding: u32,
     /// Element type.
+    #[serde(with = "dtype_text")]
     pub dtype: DType,
     /// Number of elements, as a grid-style expression over the parameters.
     pub elements: GridExpr,
@@ -53,7 +57,7 @@ pub struct Workspace {
 
 /// A fact the kernel was compiled under: scalar parameter `param` is a multiple of
 /// `divisor`. The runtime checks it before every launch and refuses a launch that breaks it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Assumption {
     /// Index of the scalar parameter.
     pub param: usize,
@@ -62,7 +66,7 @@ pub struct Assumption {
 }
 
 /// How to launch a compiled kernel.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LaunchContract {
     /// Threads per block (x, y, z).
     pub threads: [u32; 3],
@@ -113,7 +117,7 @@ impl LaunchContract {
 }
 
 /// A WGSL module.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WgslModule {
     /// The module source (validated by naga unless the caller skipped it).
     pub source: String,
@@ -130,7 +134,7 @@ pub struct WgslModule {
 /// block (a buffer of [`LaunchContract::scalar_words`] 32-bit words, at least one). Shared
 /// memory is dynamic ([`LaunchContract::shared_bytes`] bytes, 16-byte aligned); a launch
 /// above 48 KiB must raise the function's dynamic shared-memory limit first.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PtxModule {
     /// The module text (`.version`, `.target`, one `.entry`).
     pub source: String,
@@ -141,7 +145,7 @@ pub struct PtxModule {
 }
 
 /// The code of a compiled kernel, per target.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Code {
     /// WGSL for WebGPU.
     Wgsl(WgslModule),
@@ -168,7 +172,7 @@ impl Code {
 }
 
 /// A compiled kernel: code plus launch contract.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Artifact {
     /// Kernel name.
     pub name: String,
@@ -207,5 +211,21 @@ impl Artifact {
             Code::Ptx(m) => Some(m),
             Code::Wgsl(_) => None,
         }
+    }
+}
+
+/// Dtypes in serialized artifacts are their canonical names (`u4`, `f6e3m2`), parsed back
+/// with [`DType::parse`].
+mod dtype_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use tilus_ir::dtype::DType;
+
+    pub fn serialize<S: Serializer>(d: &DType, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&d.to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DType, D::Error> {
+        let text = String::deserialize(d)?;
+        DType::parse(&text).map_err(serde::de::Error::custom)
     }
 }

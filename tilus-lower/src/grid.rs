@@ -3,7 +3,7 @@
 //! the other.
 
 /// A host-evaluable integer expression over scalar parameters (grid sizes, workspace sizes).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum GridExpr {
     /// A constant.
     Const(i64),

@@ -26,10 +26,14 @@
 //! - **Choosing a device**: [`default_device`] takes wgpu when an adapter exists (a GPU, or
 //!   Mesa lavapipe on the CPU) and the interpreter otherwise, with a reason string.
 //!
+//! - **Compiling once**: [`cache::CompileCache`] keeps artifacts in memory and on disk,
+//!   keyed by a content hash of the program, target and compiler build.
+//!
 //! Nothing here panics on bad input: unknown buffers, mismatched arguments, oversized
 //! buffers, shader compile errors and missing adapters are all [`RuntimeError`]s.
 #![deny(missing_docs)]
 
+pub mod cache;
 pub mod device;
 pub mod error;
 pub mod skip;

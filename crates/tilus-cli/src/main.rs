@@ -40,6 +40,9 @@ enum Command {
     Gemm(cmd::gemm::GemmArgs),
     /// Compile a `.tilus` file and print its layouts, thread IR or WGSL.
     Compile(cmd::compile::CompileArgs),
+    /// The compile cache (`tilus cache ls`, `tilus cache clear`).
+    #[command(subcommand)]
+    Cache(cmd::cache::CacheCommand),
     /// Run every library kernel on a backend against the tile interpreter.
     Selftest(cmd::selftest::SelftestArgs),
     /// Benchmarks (`tilus bench gemm`).
@@ -61,6 +64,7 @@ fn main() -> ExitCode {
         Command::Gemm(args) => cmd::gemm::gemm(&args),
         Command::Compile(args) => cmd::compile::compile(&args),
         Command::Selftest(args) => cmd::selftest::selftest(&args),
+        Command::Cache(c) => cmd::cache::cache(&c),
         Command::Bench(cmd::bench::BenchCommand::Gemm(args)) => cmd::bench::gemm(&args),
     };
     match result {

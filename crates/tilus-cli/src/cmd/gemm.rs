@@ -287,6 +287,12 @@ pub fn gemm(args: &GemmArgs) -> CmdResult {
          {first_ms:.3} ms with the device's own compilation; our compile {:.3} ms)",
         prepared.compile_time.as_secs_f64() * 1e3
     );
+    if let Some(c) = prepared.cache {
+        let dir = tilus_runtime::cache::CompileCache::global()
+            .dir()
+            .map_or("memory only".to_string(), |d| d.display().to_string());
+        let _ = writeln!(out, "compile: {c} ({dir})");
+    }
     if stats.max_rel.is_finite() && stats.max_rel <= bound {
         let _ = writeln!(
             out,

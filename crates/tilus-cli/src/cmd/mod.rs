@@ -2,6 +2,7 @@
 //! [`CliError`] whose `Display` is the whole message (possibly several lines).
 
 pub mod bench;
+pub mod cache;
 pub mod compile;
 pub mod dtype;
 pub mod gemm;
