@@ -70,6 +70,7 @@ pub mod quant;
 pub mod run;
 pub mod selftest;
 pub mod simt;
+pub mod tune;
 pub mod vector_add;
 
 pub use a16wx::a16wx;

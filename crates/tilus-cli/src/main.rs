@@ -40,6 +40,9 @@ enum Command {
     Gemm(cmd::gemm::GemmArgs),
     /// Compile a `.tilus` file and print its layouts, thread IR or WGSL.
     Compile(cmd::compile::CompileArgs),
+    /// Autotuning (`tilus tune gemm`).
+    #[command(subcommand)]
+    Tune(cmd::tune::TuneCommand),
     /// The compile cache (`tilus cache ls`, `tilus cache clear`).
     #[command(subcommand)]
     Cache(cmd::cache::CacheCommand),
@@ -65,6 +68,7 @@ fn main() -> ExitCode {
         Command::Compile(args) => cmd::compile::compile(&args),
         Command::Selftest(args) => cmd::selftest::selftest(&args),
         Command::Cache(c) => cmd::cache::cache(&c),
+        Command::Tune(c) => cmd::tune::run(&c),
         Command::Bench(cmd::bench::BenchCommand::Gemm(args)) => cmd::bench::gemm(&args),
     };
     match result {

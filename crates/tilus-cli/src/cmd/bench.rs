@@ -90,8 +90,9 @@ fn time_handwritten(
         seed: 1,
         kernel: "simt".into(),
         simt: None,
+        tune: "off".into(),
     };
-    let p = problem(&ga)?;
+    let p = problem(&ga, false)?;
     let A16WxPlan::Simt(plan) = p.plan else {
         return Ok(None);
     };
@@ -231,8 +232,13 @@ fn bench_m(
             seed: 1,
             kernel: args.kernel.clone(),
             simt: args.simt.clone(),
+            tune: "off".into(),
         };
-        let p = problem(&ga)?;
+        let has_mma = device
+            .info()
+            .target()
+            .is_some_and(|t| !t.caps().mma.is_empty());
+        let p = problem(&ga, has_mma)?;
         let prepared = PreparedGemm::new(device, &p.plan, &p.q, &p.a, m)?;
         let timing = prepared.time(device, args.warmup, args.repeats.max(1))?;
         let us = timing.median_us;

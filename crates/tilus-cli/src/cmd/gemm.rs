@@ -11,6 +11,8 @@ use tilus_kernels::plan::{A16WxPlan, KernelKind};
 use tilus_kernels::{host, quant};
 use tilus_runtime::{default_device, Device, InterpDevice, PtxInterpDevice, WgpuDevice};
 
+use super::tune;
+
 use super::{CliError, CmdResult};
 
 /// Arguments of `tilus gemm`.
@@ -53,6 +55,12 @@ pub struct GemmArgs {
     /// m <= 16).
     #[arg(long, default_value = "auto")]
     pub kernel: String,
+    /// Autotune the tile: `auto` (on hardware GPUs, when `--kernel auto` and no `--simt`),
+    /// `on` (also on software devices), `force` (tune again even when a winner is stored) or
+    /// `off` (the default plan). Winners are stored per shape bucket, device and compiler;
+    /// a later run reuses them and tunes nothing.
+    #[arg(long, default_value = "auto")]
+    pub tune: String,
     /// SIMT tile: threads along n, threads along k, columns per thread, codes per thread
     /// and k-tile, and optionally rows per block (e.g. `32,1,8,32`, the default; BM defaults
     /// to the next power of two of m, at most 16).
@@ -137,7 +145,7 @@ pub struct Problem {
 }
 
 /// Builds the problem from the arguments (validating every choice).
-pub fn problem(args: &GemmArgs) -> Result<Problem, CliError> {
+pub fn problem(args: &GemmArgs, has_mma: bool) -> Result<Problem, CliError> {
     let wtype = DType::parse(&args.wtype)?;
     let act = DType::parse(&args.act)?;
     let group = parse_group(&args.group_size)?;
@@ -157,8 +165,7 @@ pub fn problem(args: &GemmArgs) -> Result<Problem, CliError> {
                 .into(),
         ));
     }
-    // No device has tensor cores on the paths this build runs (wgpu, interp); split-K
-    // across blocks needs the tiled kernel.
+    // Split-K across blocks needs the tiled kernel.
     let kind = if args.split_k > 1 {
         KernelKind::Mma
     } else {
@@ -168,7 +175,7 @@ pub fn problem(args: &GemmArgs) -> Result<Problem, CliError> {
         kind,
         (act, wtype, group, mode),
         (args.m, args.n, args.k),
-        false,
+        has_mma,
     );
     if let A16WxPlan::Mma(cfg) = &mut plan {
         cfg.split_k = args.split_k;
@@ -235,11 +242,34 @@ pub fn open_device(backend: Option<&str>) -> Result<(Box<dyn Device>, String), C
     }
 }
 
+/// Whether to tune (`Some(forced)`) or run the given plan (`None`).
+fn tune_mode(args: &GemmArgs, info: &tilus_runtime::DeviceInfo) -> Result<Option<bool>, CliError> {
+    let free = args.kernel == "auto" && args.simt.is_none() && args.split_k == 1;
+    match args.tune.as_str() {
+        "off" => Ok(None),
+        "on" | "force" if !free => Err(CliError(
+            "--tune on|force needs --kernel auto, no --simt and --split-k 1 (the tuner picks the \
+             tile)"
+                .into(),
+        )),
+        "on" => Ok(Some(false)),
+        "force" => Ok(Some(true)),
+        "auto" => Ok((free && !info.software && info.target().is_some()).then_some(false)),
+        other => Err(CliError(format!(
+            "--tune {other:?}: expected auto, on, force or off"
+        ))),
+    }
+}
+
 /// `tilus gemm`.
 pub fn gemm(args: &GemmArgs) -> CmdResult {
     let (m, n, k) = (args.m, args.n, args.k);
-    let p = problem(args)?;
     let (mut device, which) = open_device(args.backend.as_deref())?;
+    let has_mma = device
+        .info()
+        .target()
+        .is_some_and(|t| !t.caps().mma.is_empty());
+    let mut p = problem(args, has_mma)?;
     let backend = device.info().backend;
     let mut out = String::new();
     let _ = writeln!(out, "{which}");
@@ -252,8 +282,17 @@ pub fn gemm(args: &GemmArgs) -> CmdResult {
         if args.asym { "asymmetric" } else { "symmetric" },
         args.split_k
     );
+    let prepared = match tune_mode(args, device.info())? {
+        Some(force) => {
+            let (plan, prepared, source) =
+                tune::choose_plan_with_progress(device.as_mut(), p.plan, &p.q, &p.a, m, force)?;
+            p.plan = plan;
+            let _ = writeln!(out, "{source}");
+            prepared
+        }
+        None => PreparedGemm::new(device.as_mut(), &p.plan, &p.q, &p.a, m)?,
+    };
     let _ = writeln!(out, "{}", p.plan.describe());
-    let prepared = PreparedGemm::new(device.as_mut(), &p.plan, &p.q, &p.a, m)?;
     // The first launch also pays for the device's own compilation of the kernel (a driver
     // JIT: LLVM on lavapipe); the second is the kernel. Both are reported.
     let start = Instant::now();

@@ -9,6 +9,7 @@ pub mod gemm;
 pub mod layout;
 pub mod program;
 pub mod selftest;
+pub mod tune;
 
 use std::fmt;
 
