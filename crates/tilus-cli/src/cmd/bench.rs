@@ -91,6 +91,7 @@ fn time_handwritten(
         kernel: "simt".into(),
         simt: None,
         tune: "off".into(),
+        compare: false,
     };
     let p = problem(&ga, false)?;
     let A16WxPlan::Simt(plan) = p.plan else {
@@ -233,6 +234,7 @@ fn bench_m(
             kernel: args.kernel.clone(),
             simt: args.simt.clone(),
             tune: "off".into(),
+            compare: false,
         };
         let has_mma = device
             .info()

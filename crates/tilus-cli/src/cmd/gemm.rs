@@ -16,7 +16,7 @@ use super::tune;
 use super::{CliError, CmdResult};
 
 /// Arguments of `tilus gemm`.
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub struct GemmArgs {
     /// Rows of the activations (tokens).
     #[arg(long, default_value_t = 16)]
@@ -47,6 +47,10 @@ pub struct GemmArgs {
     /// printed).
     #[arg(long)]
     pub backend: Option<String>,
+    /// Also time the kernel and the same kernel with f16 weights, and print GB/s and the
+    /// speedup (not on the interpreter).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub compare: bool,
     /// Seed of the random weights and activations.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -331,6 +335,30 @@ pub fn gemm(args: &GemmArgs) -> CmdResult {
             .dir()
             .map_or("memory only".to_string(), |d| d.display().to_string());
         let _ = writeln!(out, "compile: {c} ({dir})");
+    }
+    if args.compare && backend != "interp" && wtype != tilus_ir::dtype::DType::F16 {
+        // Speed: the kernel's median against the same kernel streaming f16 weights.
+        let t = prepared.time(device.as_mut(), 2, 5)?;
+        let gbs = prepared.weight_bytes as f64 / (t.median_us * 1e-6) / 1e9;
+        let base_args = GemmArgs {
+            wtype: "f16".into(),
+            group_size: "per-channel".into(),
+            asym: false,
+            simt: None,
+            tune: "off".into(),
+            ..args.clone()
+        };
+        let base = problem(&base_args, has_mma)?;
+        let bp = PreparedGemm::new(device.as_mut(), &base.plan, &base.q, &base.a, m)?;
+        let bt = bp.time(device.as_mut(), 2, 5)?;
+        let _ = writeln!(
+            out,
+            "speed: {:.1} us ({:.3} GB/s of weights and scales); f16 weights {:.1} us; speedup x{:.2} over f16 weights",
+            t.median_us,
+            gbs,
+            bt.median_us,
+            bt.median_us / t.median_us
+        );
     }
     if stats.max_rel.is_finite() && stats.max_rel <= bound {
         let _ = writeln!(
