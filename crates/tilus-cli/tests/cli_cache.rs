@@ -29,6 +29,8 @@ const GEMM: &[&str] = &[
     "128",
     "--wtype",
     "u5",
+    "--compare",
+    "false",
 ];
 
 #[test]
