@@ -105,6 +105,15 @@ pub enum KernelError {
     /// Compiling the kernel for a device failed.
     #[error("compiling for the device: {0}")]
     Compile(String),
+
+    /// A checkpoint tensor is missing or malformed.
+    #[error("checkpoint tensor `{tensor}`: {message}")]
+    Checkpoint {
+        /// The tensor's full name (`model.layers.0.mlp.up_proj.qweight`), or the file.
+        tensor: String,
+        /// What is wrong, with the expected shape or dtype.
+        message: String,
+    },
 }
 
 macro_rules! boxed_from {

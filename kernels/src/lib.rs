@@ -57,6 +57,7 @@
 #![deny(missing_docs)]
 
 pub mod a16wx;
+pub mod checkpoint;
 pub mod config;
 pub mod device;
 pub mod error;

@@ -40,6 +40,8 @@ enum Command {
     Gemm(cmd::gemm::GemmArgs),
     /// Compile a `.tilus` file and print its layouts, thread IR or WGSL.
     Compile(cmd::compile::CompileArgs),
+    /// Run one GPTQ or AWQ layer of a safetensors checkpoint on a .npy input.
+    Linear(cmd::linear::LinearArgs),
     /// Autotuning (`tilus tune gemm`).
     #[command(subcommand)]
     Tune(cmd::tune::TuneCommand),
@@ -69,6 +71,7 @@ fn main() -> ExitCode {
         Command::Selftest(args) => cmd::selftest::selftest(&args),
         Command::Cache(c) => cmd::cache::cache(&c),
         Command::Tune(c) => cmd::tune::run(&c),
+        Command::Linear(args) => cmd::linear::linear(&args),
         Command::Bench(cmd::bench::BenchCommand::Gemm(args)) => cmd::bench::gemm(&args),
     };
     match result {

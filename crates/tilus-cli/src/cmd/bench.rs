@@ -92,6 +92,7 @@ fn time_handwritten(
         simt: None,
         tune: "off".into(),
         compare: false,
+        save: None,
     };
     let p = problem(&ga, false)?;
     let A16WxPlan::Simt(plan) = p.plan else {
@@ -235,6 +236,7 @@ fn bench_m(
             simt: args.simt.clone(),
             tune: "off".into(),
             compare: false,
+            save: None,
         };
         let has_mma = device
             .info()

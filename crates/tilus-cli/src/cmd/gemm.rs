@@ -47,6 +47,12 @@ pub struct GemmArgs {
     /// printed).
     #[arg(long)]
     pub backend: Option<String>,
+    /// Write the inputs and outputs as .npy files into this directory: `a.npy` [M, K] (the
+    /// activations, rounded to the activation type), `w.npy` [N, K] (the dequantized
+    /// weights), `c.npy` [M, N] (the kernel's output) and `reference.npy` [M, N] (the f64
+    /// reference, as f32), so `np.abs(a @ w.T - c)` checks the run.
+    #[arg(long)]
+    pub save: Option<std::path::PathBuf>,
     /// Also time the kernel and the same kernel with f16 weights, and print GB/s and the
     /// speedup (not on the interpreter).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
@@ -319,6 +325,20 @@ pub fn gemm(args: &GemmArgs) -> CmdResult {
     let reference = host::reference_gemm(m, n, k, &a, &w);
     let stats = host::error_stats(m, n, k, &c, &reference, &a, &w, act);
     let bound = p.plan.error_bound(k);
+    if let Some(dir) = &args.save {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| CliError(format!("creating {}: {e}", dir.display())))?;
+        let f = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+        super::npy::write_f32(&dir.join("a.npy"), &[m, k], &f(&a))?;
+        super::npy::write_f32(&dir.join("w.npy"), &[n, k], &f(&w))?;
+        super::npy::write_f32(&dir.join("c.npy"), &[m, n], &c)?;
+        super::npy::write_f32(&dir.join("reference.npy"), &[m, n], &f(&reference))?;
+        let _ = writeln!(
+            out,
+            "saved a.npy, w.npy, c.npy, reference.npy to {}",
+            dir.display()
+        );
+    }
     let _ = writeln!(
         out,
         "relative error vs f64 reference on the dequantized weights: max {:.3e}, mean {:.3e} (bound {:.3e})",

@@ -7,6 +7,8 @@ pub mod compile;
 pub mod dtype;
 pub mod gemm;
 pub mod layout;
+pub mod linear;
+pub mod npy;
 pub mod program;
 pub mod selftest;
 pub mod tune;
