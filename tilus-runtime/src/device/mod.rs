@@ -390,7 +390,7 @@ pub fn default_device() -> Result<ChosenDevice, RuntimeError> {
                         reason,
                     });
                 }
-                Err(e) => format!("no CUDA device ({e}); "),
+                Err(e) => format!("{e}; "),
             };
             #[cfg(not(feature = "cuda"))]
             let no_cuda = String::new();
