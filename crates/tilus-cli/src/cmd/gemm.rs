@@ -300,7 +300,15 @@ pub fn gemm(args: &GemmArgs) -> CmdResult {
             let _ = writeln!(out, "{source}");
             prepared
         }
-        None => PreparedGemm::new(device.as_mut(), &p.plan, &p.q, &p.a, m)?,
+        None => {
+            if args.tune == "auto" && device.info().software && device.info().target().is_some() {
+                let _ = writeln!(
+                    out,
+                    "tuning: off on a software device (the default tile; --tune on tunes here too)"
+                );
+            }
+            PreparedGemm::new(device.as_mut(), &p.plan, &p.q, &p.a, m)?
+        }
     };
     let _ = writeln!(out, "{}", p.plan.describe());
     // The first launch also pays for the device's own compilation of the kernel (a driver
