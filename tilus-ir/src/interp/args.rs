@@ -131,10 +131,16 @@ pub fn parse_args(f: &Function, specs: &[String], seed: u64) -> Result<Vec<Arg>,
         });
     }
     if let Some((extra, _)) = given.first() {
-        return Err(ArgError(format!(
-            "kernel `{}` has no parameter `{extra}`",
-            f.name
-        )));
+        let known = f
+            .params
+            .iter()
+            .filter_map(|&p| f.vars.try_get(p))
+            .any(|v| v.name == *extra);
+        return Err(ArgError(if known {
+            format!("argument `{extra}` is given more than once")
+        } else {
+            format!("kernel `{}` has no parameter `{extra}`", f.name)
+        }));
     }
     Ok(args)
 }

@@ -150,13 +150,13 @@ pub fn describe(args: &DtypeArgs) -> CmdResult {
 /// Turns one command-line value into a code of `dt`.
 fn code_of(dt: DType, text: &str) -> Result<u64, CliError> {
     if dt.is_int() {
-        let v: i64 = text.trim().parse().map_err(|_| {
+        let v: i128 = text.trim().parse().map_err(|_| {
             CliError(format!(
                 "cannot read `{text}` as an integer value of {}",
                 dt.name()
             ))
         })?;
-        Ok(dt.code_of_int(v)?)
+        Ok(dt.code_of_int_i128(v)?)
     } else {
         let x: f32 = text
             .trim()
@@ -215,6 +215,15 @@ fn parse_hex(args: &[String]) -> Result<Vec<u8>, CliError> {
 pub fn unpack(args: &UnpackArgs) -> CmdResult {
     let dt = DType::parse(&args.name)?;
     let bytes = parse_hex(&args.bytes)?;
+    let needed = (args.count as u128 * u128::from(dt.bits())).div_ceil(8);
+    if (bytes.len() as u128) > needed {
+        return Err(CliError(format!(
+            "{} bytes given, but {} values of {} take {needed}: extra bytes",
+            bytes.len(),
+            args.count,
+            dt.name()
+        )));
+    }
     let codes = bits::unpack(dt.bits(), &bytes, args.count)?;
     let values: Vec<String> = codes.iter().map(|&c| value_text(dt, c)).collect();
     Ok(format!("{}\n", values.join(" ")))

@@ -121,13 +121,18 @@ pub fn parse_kernel(text: &str) -> Result<KernelKind, CliError> {
 
 /// Parses `--group-size`.
 pub fn parse_group(text: &str) -> Result<GroupSize, CliError> {
+    let bad = || {
+        CliError(format!(
+            "--group-size `{text}`: expected a positive integer of at most 2^31 - 1, or \
+             `per-channel`"
+        ))
+    };
     match text {
-        "per-channel" | "pc" | "channel" | "0" => Ok(GroupSize::PerChannel),
-        _ => text.parse::<usize>().map(GroupSize::Size).map_err(|_| {
-            CliError(format!(
-                "--group-size `{text}`: expected a positive integer or `per-channel`"
-            ))
-        }),
+        "per-channel" | "pc" | "channel" => Ok(GroupSize::PerChannel),
+        _ => match text.parse::<usize>() {
+            Ok(g) if g > 0 && i32::try_from(g).is_ok() => Ok(GroupSize::Size(g)),
+            _ => Err(bad()),
+        },
     }
 }
 
@@ -144,6 +149,53 @@ fn random(len: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
+/// Bytes of memory the machine has available (`MemAvailable`), if it says.
+fn available_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
+}
+
+/// Refuses shapes the kernels cannot index (every extent and every matrix must fit `i32`
+/// elements) or the host cannot hold (weights, codes, references: about 40 bytes per weight
+/// and 24 per output), before anything is allocated.
+pub fn check_sizes(m: usize, n: usize, k: usize) -> Result<(), CliError> {
+    for (name, v) in [("m", m), ("n", n), ("k", k)] {
+        if v == 0 || i32::try_from(v).is_err() {
+            return Err(CliError(format!(
+                "--{name} {v}: expected 1 to {} (kernel indices are 32-bit)",
+                i32::MAX
+            )));
+        }
+    }
+    let elems = |a: usize, b: usize, what: &str| {
+        a.checked_mul(b)
+            .filter(|&e| i32::try_from(e).is_ok())
+            .ok_or_else(|| {
+                CliError(format!(
+                    "{what} of {a} x {b} elements does not fit 32-bit indices ({} at most)",
+                    i32::MAX
+                ))
+            })
+    };
+    let (w, a, c) = (
+        elems(n, k, "the weights")?,
+        elems(m, k, "the activations")?,
+        elems(m, n, "the output")?,
+    );
+    let bytes = (w as u64) * 40 + (a as u64) * 12 + (c as u64) * 24;
+    let avail = available_memory().unwrap_or(16 << 30);
+    if bytes > avail / 2 {
+        return Err(CliError(format!(
+            "the problem needs about {:.1} GB of host memory; {:.1} GB are available (half may be used)",
+            bytes as f64 / 1e9,
+            avail as f64 / 1e9
+        )));
+    }
+    Ok(())
+}
+
 /// The problem made concrete: config, quantized weights, activations.
 pub struct Problem {
     /// The kernel and its configuration.
@@ -156,6 +208,7 @@ pub struct Problem {
 
 /// Builds the problem from the arguments (validating every choice).
 pub fn problem(args: &GemmArgs, has_mma: bool) -> Result<Problem, CliError> {
+    check_sizes(args.m, args.n, args.k)?;
     let wtype = DType::parse(&args.wtype)?;
     let act = DType::parse(&args.act)?;
     let group = parse_group(&args.group_size)?;

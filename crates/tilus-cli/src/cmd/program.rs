@@ -46,8 +46,12 @@ pub struct RunArgs {
 fn parse_file(path: &PathBuf) -> Result<(String, Program), CliError> {
     let src = std::fs::read_to_string(path)
         .map_err(|e| CliError(format!("cannot read {}: {e}", path.display())))?;
-    let program =
-        parse_program(&src).map_err(|e| CliError(format!("{}: {}", path.display(), e.render())))?;
+    let program = parse_program(&src).map_err(|e| {
+        // The rendering starts with its own `error: `; the path goes after it.
+        let text = e.render();
+        let body = text.strip_prefix("error: ").unwrap_or(&text);
+        CliError(format!("error: {}: {body}", path.display()))
+    })?;
     Ok((src, program))
 }
 
@@ -116,6 +120,12 @@ pub fn run(args: &RunArgs) -> CmdResult {
         opts.block_order = interp::BlockOrder::Reverse;
     }
     if let Some(g) = &args.grid {
+        if g.is_empty() || g.len() > 3 {
+            return Err(CliError(format!(
+                "--grid takes 1 to 3 extents (x[,y[,z]]), got {}",
+                g.len()
+            )));
+        }
         let mut grid = [1u32; 3];
         grid[..g.len()].copy_from_slice(g);
         opts.grid = Some(grid);

@@ -1,0 +1,187 @@
+//! Issue 10's reproducers that are fixed: each gives a clean error (exit 1, one `error:`
+//! line first, no panic), or a clean exit where the reader went away.
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+
+fn tilus() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_tilus"))
+}
+
+fn example(name: &str) -> String {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../kernels/examples")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Runs and expects exit 1 with `error: …` containing `want`, and no panic.
+fn clean_error(args: &[&str], want: &str) {
+    let o = tilus().args(args).output().expect("runs");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "tilus {args:?}: {err}");
+    assert!(!err.contains("panicked"), "tilus {args:?} panicked: {err}");
+    assert!(err.starts_with("error: "), "tilus {args:?}: {err}");
+    assert!(
+        !err["error: ".len()..].contains("error: "),
+        "doubled prefix: {err}"
+    );
+    assert!(err.contains(want), "tilus {args:?}: `{want}` not in {err}");
+}
+
+#[test]
+fn bad_inputs_are_clean_errors() {
+    let va = example("vector_add_f32.tilus");
+    // 1. A grid of four extents.
+    clean_error(
+        &[
+            "run",
+            &va,
+            "--grid",
+            "1,1,1,1",
+            "--arg",
+            "n=1",
+            "--arg",
+            "a=ones[1]",
+            "--arg",
+            "b=ones[1]",
+            "--arg",
+            "c=zeros[1]",
+        ],
+        "--grid takes 1 to 3 extents",
+    );
+    // 4 and 5. Sizes that overflow or exceed 32-bit indexing, before any allocation.
+    clean_error(
+        &[
+            "gemm",
+            "--m",
+            "18446744073709551615",
+            "--k",
+            "128",
+            "--n",
+            "8",
+            "--backend",
+            "interp",
+        ],
+        "--m 18446744073709551615",
+    );
+    clean_error(
+        &[
+            "gemm",
+            "--m",
+            "100000",
+            "--k",
+            "128",
+            "--n",
+            "100000",
+            "--backend",
+            "interp",
+        ],
+        "does not fit 32-bit indices",
+    );
+    clean_error(
+        &[
+            "bench",
+            "gemm",
+            "--m",
+            "100000",
+            "--k",
+            "128",
+            "--n",
+            "100000",
+            "--backend",
+            "interp",
+        ],
+        "does not fit 32-bit indices",
+    );
+    // 11. A duplicated argument says so.
+    clean_error(
+        &[
+            "run",
+            &va,
+            "--arg",
+            "n=1",
+            "--arg",
+            "n=2",
+            "--arg",
+            "a=ones[1]",
+            "--arg",
+            "b=ones[1]",
+            "--arg",
+            "c=zeros[1]",
+        ],
+        "given more than once",
+    );
+    // 13. Group sizes outside 1..=i32::MAX, and 0.
+    for g in ["2147483648", "0"] {
+        clean_error(
+            &[
+                "gemm",
+                "--group-size",
+                g,
+                "--backend",
+                "interp",
+                "--m",
+                "1",
+                "--k",
+                "128",
+                "--n",
+                "8",
+            ],
+            "--group-size",
+        );
+    }
+    // Extra bytes to unpack.
+    clean_error(&["unpack", "u4", "2", "ff", "ff"], "extra bytes");
+    // No doubled prefix on parse errors.
+    let bad = std::env::temp_dir().join(format!("tilus-robust-{}.tilus", std::process::id()));
+    std::fs::write(&bad, "kernel k() grid(1) warps(1) {\n  bogus\n}\n").expect("writes");
+    clean_error(
+        &["check", bad.to_str().expect("utf-8")],
+        "unknown instruction",
+    );
+    let _ = std::fs::remove_file(&bad);
+}
+
+#[test]
+fn the_whole_u64_range_packs() {
+    let o = tilus()
+        .args(["pack", "u64", "18446744073709551615"])
+        .output()
+        .expect("runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "ff ff ff ff ff ff ff ff\n"
+    );
+}
+
+#[test]
+fn output_to_a_closed_pipe_or_a_full_disk_is_clean() {
+    // 2. The reader stops after 100 bytes of a large output.
+    let mut child = tilus()
+        .args(["layout", "spatial(256,256)"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    let mut first = [0u8; 100];
+    child
+        .stdout
+        .as_mut()
+        .expect("stdout")
+        .read_exact(&mut first)
+        .expect("reads");
+    drop(child.stdout.take());
+    let o = child.wait_with_output().expect("waits");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    if let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") {
+        let o = tilus().arg("dtypes").stdout(full).output().expect("runs");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(err.starts_with("error: writing the output"), "{err}");
+    }
+}
