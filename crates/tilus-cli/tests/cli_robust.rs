@@ -142,6 +142,19 @@ fn bad_inputs_are_clean_errors() {
         "unknown instruction",
     );
     let _ = std::fs::remove_file(&bad);
+    // 3 and 14. An expression nested 50,000 deep: check and fmt refuse it (no stack
+    // overflow), with the limit in the message.
+    let deep = std::env::temp_dir().join(format!("tilus-deep-{}.tilus", std::process::id()));
+    let terms = vec!["n"; 50_000].join(" + ");
+    std::fs::write(
+        &deep,
+        format!("kernel k(n: i32) grid(1) warps(1) {{\n    let x: i32 = {terms}\n}}\n"),
+    )
+    .expect("writes");
+    let deep_s = deep.to_str().expect("utf-8");
+    clean_error(&["check", deep_s], "nested more than 1000 deep");
+    clean_error(&["fmt", deep_s], "nested more than 1000 deep");
+    let _ = std::fs::remove_file(&deep);
 }
 
 #[test]

@@ -234,6 +234,60 @@ pub fn verify(program: Program) -> Result<VerifiedProgram, VerifyErrors> {
     }
 }
 
+/// The deepest scalar expression a program may contain (the interpreter's and the
+/// compiler's limit too).
+pub const MAX_EXPR_DEPTH: usize = 1000;
+
+/// The structural checks every consumer of a program relies on before it walks it: handles
+/// and expression depth (what the printer needs; [`verify`] does these and everything
+/// else).
+pub fn check_structure(program: &Program) -> Result<(), VerifyErrors> {
+    let mut errors = Vec::new();
+    for f in &program.functions {
+        let mut errs = Vec::new();
+        if let Some(order) = handles::check(f, &mut errs) {
+            errs.extend(too_deep(f, &order));
+        }
+        errors.extend(errs);
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(VerifyErrors(errors))
+    }
+}
+
+/// The error for the first expression nested deeper than [`MAX_EXPR_DEPTH`], computed in
+/// one pass over the arena in operand order.
+fn too_deep(f: &Function, order: &[crate::expr::ExprId]) -> Option<VerifyError> {
+    use crate::expr::Expr;
+    let mut depth = vec![0usize; f.exprs.len()];
+    for &e in order {
+        let d = |c: crate::expr::ExprId| depth.get(c.index()).copied().unwrap_or(0);
+        let here = 1 + match f.exprs.try_get(e)? {
+            Expr::Unary(_, a) | Expr::Cast(_, a) => d(*a),
+            Expr::Binary(_, a, b) => d(*a).max(d(*b)),
+            Expr::Select(c, a, b) => d(*c).max(d(*a)).max(d(*b)),
+            _ => 0,
+        };
+        if here > MAX_EXPR_DEPTH {
+            return Some(VerifyError {
+                function: f.name.clone(),
+                inst: None,
+                target: None,
+                loc: f.loc,
+                message: format!(
+                    "an expression is nested more than {MAX_EXPR_DEPTH} deep (split it with `let`)"
+                ),
+            });
+        }
+        if let Some(slot) = depth.get_mut(e.index()) {
+            *slot = here;
+        }
+    }
+    None
+}
+
 /// Runs every check on one function: the facts found and the errors.
 fn verify_function(f: &Function) -> (FunctionInfo, Vec<VerifyError>) {
     let mut errors = Vec::new();
@@ -241,6 +295,12 @@ fn verify_function(f: &Function) -> (FunctionInfo, Vec<VerifyError>) {
     let Some(order) = handles::check(f, &mut errors) else {
         return (FunctionInfo::default(), errors);
     };
+    // 1b. Expression depth: every later pass, the printer, the interpreter and the compiler
+    // may recurse over an expression, so a deeper one is rejected here, not overflowed there.
+    if let Some(e) = too_deep(f, &order) {
+        errors.push(e);
+        return (FunctionInfo::default(), errors);
+    }
     let mut cx = context::Checker::new(f, &order, errors);
     // 2. Declarations and launch attributes.
     launch::check(&mut cx);

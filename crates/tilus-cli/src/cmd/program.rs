@@ -96,6 +96,9 @@ pub fn check(args: &FileArgs) -> CmdResult {
 /// `tilus fmt FILE`: the canonical text.
 pub fn fmt(args: &FileArgs) -> CmdResult {
     let (_, program) = parse_file(&args.file)?;
+    // The printer walks expressions recursively: refuse what is nested too deep first.
+    tilus_ir::verify::check_structure(&program)
+        .map_err(|e| CliError(format!("{}: {e}", args.file.display())))?;
     Ok(program.to_string())
 }
 
