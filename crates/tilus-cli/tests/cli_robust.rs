@@ -132,6 +132,47 @@ fn bad_inputs_are_clean_errors() {
             "--group-size",
         );
     }
+    // 8. A register tile far beyond any register file: a clear error, not a long compile.
+    let big = std::env::temp_dir().join(format!("tilus-big-{}.tilus", std::process::id()));
+    std::fs::write(
+        &big,
+        "kernel k(x: *f32) grid(1) warps(1) {\n    %r = alloc_register f32[4096, 4096]\n}\n",
+    )
+    .expect("writes");
+    clean_error(
+        &["compile", big.to_str().expect("utf-8")],
+        "register budget",
+    );
+    let _ = std::fs::remove_file(&big);
+    // 9. An endless loop and an absurd grid end with the step budget / a refusal.
+    let lp = std::env::temp_dir().join(format!("tilus-loop-{}.tilus", std::process::id()));
+    std::fs::write(
+        &lp,
+        "kernel k(x: *f32) grid(1) warps(1) {\n    for i in range(0, 2000000000, 1) {\n        let y: i32 = i\n    }\n}\n",
+    )
+    .expect("writes");
+    clean_error(
+        &["run", lp.to_str().expect("utf-8"), "--arg", "x=zeros[1]"],
+        "--max-steps",
+    );
+    let _ = std::fs::remove_file(&lp);
+    clean_error(
+        &[
+            "run",
+            &va,
+            "--grid",
+            "4294967295,4294967295",
+            "--arg",
+            "n=1",
+            "--arg",
+            "a=ones[1]",
+            "--arg",
+            "b=ones[1]",
+            "--arg",
+            "c=zeros[1]",
+        ],
+        "the interpreter runs 1 to 2^31",
+    );
     // Extra bytes to unpack.
     clean_error(&["unpack", "u4", "2", "ff", "ff"], "extra bytes");
     // No doubled prefix on parse errors.

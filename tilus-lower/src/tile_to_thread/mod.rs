@@ -59,6 +59,11 @@ use crate::thread_ir::{
 
 type R<T> = Result<T, LowerError>;
 
+/// The most elements one thread may hold of one register tensor. GPUs have at most 255
+/// 32-bit registers per thread; tiles far beyond that would only spill, and lowering them
+/// unrolls one statement per element.
+pub const MAX_SLOTS_PER_THREAD: usize = 16384;
+
 /// What the lowering may use.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LowerOptions {
@@ -626,8 +631,12 @@ impl<'a> Lower<'a> {
                 self.f.num_threads()
             )));
         }
-        if u32::try_from(l.local_size()).is_err() {
-            return Err(bad("too many slots per thread".into()));
+        if l.local_size() > MAX_SLOTS_PER_THREAD {
+            return Err(bad(format!(
+                "it gives each thread {} elements; the register budget is {MAX_SLOTS_PER_THREAD} \
+                 per tensor (spread the tile over more threads, or keep it in shared memory)",
+                l.local_size()
+            )));
         }
         Ok(l.clone())
     }

@@ -40,6 +40,10 @@ pub struct RunArgs {
     /// Run blocks in reverse order (checks that split-K semaphores order the work).
     #[arg(long)]
     reverse: bool,
+    /// The most statements the interpreter executes (over all blocks) before it stops the
+    /// run with an error: endless loops and absurd grids end, they do not hang.
+    #[arg(long, default_value_t = 5_000_000)]
+    max_steps: u64,
 }
 
 /// Reads and parses a file; errors are rendered with carets.
@@ -118,7 +122,10 @@ pub fn run(args: &RunArgs) -> CmdResult {
     };
     let mut run_args =
         kargs::parse_args(f, &args.args, args.seed).map_err(|e| CliError(e.to_string()))?;
-    let mut opts = RunOptions::default();
+    let mut opts = RunOptions {
+        max_steps: args.max_steps,
+        ..RunOptions::default()
+    };
     if args.reverse {
         opts.block_order = interp::BlockOrder::Reverse;
     }
@@ -129,13 +136,25 @@ pub fn run(args: &RunArgs) -> CmdResult {
                 g.len()
             )));
         }
+        let blocks: u128 = g.iter().map(|&x| u128::from(x)).product();
+        if blocks == 0 || blocks > 1 << 31 {
+            return Err(CliError(format!(
+                "--grid {g:?} is {blocks} blocks; the interpreter runs 1 to 2^31"
+            )));
+        }
         let mut grid = [1u32; 3];
         grid[..g.len()].copy_from_slice(g);
         opts.grid = Some(grid);
     }
     let start = std::time::Instant::now();
-    let report = interp::run(&verified, &f.name, &mut run_args, &opts)
-        .map_err(|e| CliError(e.to_string()))?;
+    let report = interp::run(&verified, &f.name, &mut run_args, &opts).map_err(|e| {
+        let text = e.to_string();
+        if text.contains("max_steps") {
+            CliError(format!("{text} (raise the budget with --max-steps)"))
+        } else {
+            CliError(text)
+        }
+    })?;
     let elapsed = start.elapsed();
     let mut out = String::new();
     for p in &report.prints {
