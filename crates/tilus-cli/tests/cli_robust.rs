@@ -173,6 +173,45 @@ fn bad_inputs_are_clean_errors() {
         ],
         "the interpreter runs 1 to 2^31",
     );
+    // 10. A constant zero divisor is a verifier error.
+    let d0 = std::env::temp_dir().join(format!("tilus-div0-{}.tilus", std::process::id()));
+    std::fs::write(
+        &d0,
+        "kernel k(n: i32) grid(1) warps(1) {\n    let y: i32 = n / (2 - 2)\n}\n",
+    )
+    .expect("writes");
+    clean_error(
+        &["check", d0.to_str().expect("utf-8")],
+        "integer `/` by zero",
+    );
+    let _ = std::fs::remove_file(&d0);
+    // 16. A flat chain of 1000 `else if`s is fine everywhere (WGSL says its nesting limit).
+    let mut chain = String::from("kernel k(n: i32, x: *i32) grid(1) warps(1) {\n    let y: i32 = 0\n    if n == 0 {\n        y = 1\n    }");
+    for i in 1..1000 {
+        chain.push_str(&format!(
+            " else if n == {i} {{\n        y = {}\n    }}",
+            i + 1
+        ));
+    }
+    chain.push_str("\n}\n");
+    let ch = std::env::temp_dir().join(format!("tilus-chain-{}.tilus", std::process::id()));
+    std::fs::write(&ch, chain).expect("writes");
+    let ch_s = ch.to_str().expect("utf-8");
+    for args in [
+        vec!["check", ch_s],
+        vec!["fmt", ch_s],
+        vec!["run", ch_s, "--arg", "n=999", "--arg", "x=zeros[1]"],
+        vec!["compile", ch_s, "--target", "ptx"],
+    ] {
+        let o = tilus().args(&args).output().expect("runs");
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    clean_error(&["compile", ch_s, "--target", "wgsl"], "nest 1000 deep");
+    let _ = std::fs::remove_file(&ch);
     // Extra bytes to unpack.
     clean_error(&["unpack", "u4", "2", "ff", "ff"], "extra bytes");
     // No doubled prefix on parse errors.

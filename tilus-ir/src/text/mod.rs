@@ -69,6 +69,10 @@ pub use parser::parse_program;
 /// (a guard against stack exhaustion on hostile input).
 pub const MAX_NESTING: usize = 100;
 
+/// The most `else if` branches one `if` chain may have (a flat chain in the text, nested
+/// statements in the program).
+pub const MAX_ELSE_IF: usize = 1000;
+
 /// Words that cannot be bare variable, parameter or kernel names (such names are printed
 /// quoted): keywords, literals and the built-in scalar functions.
 pub const RESERVED: [&str; 19] = [

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use super::lexer::{lex, Tok, Token};
-use super::{ParseError, MAX_NESTING};
+use super::{ParseError, MAX_ELSE_IF, MAX_NESTING};
 use crate::expr::{Expr, ExprId, ScalarType};
 use crate::program::{
     Block, Function, Loc, Program, Stmt, TensorId, Unroll, Var, VarId, VarKind, VarType,
@@ -26,6 +26,7 @@ pub fn parse_program(src: &str) -> Result<Program, ParseError> {
         toks,
         pos: 0,
         depth: 0,
+        else_ifs: 0,
         f: Function::new(""),
         scopes: Vec::new(),
         tensors: HashMap::new(),
@@ -40,6 +41,8 @@ pub(crate) struct Parser<'s> {
     pos: usize,
     /// Current nesting of expressions and blocks.
     depth: usize,
+    /// `else if` branches of the chain being parsed.
+    else_ifs: usize,
     /// The kernel being parsed.
     pub(crate) f: Function,
     /// Visible scalar variables, innermost scope last.
@@ -541,9 +544,17 @@ impl<'s> Parser<'s> {
             self.skip_newlines();
             self.bump();
             if self.at_ident("if") {
-                self.enter()?;
+                // An `else if` chain is flat in the text: it counts against its own, larger
+                // limit, not the nesting of blocks.
+                self.else_ifs += 1;
+                if self.else_ifs > MAX_ELSE_IF {
+                    return Err(self.error_at(
+                        self.peek(),
+                        format!("an `if` chain of more than {MAX_ELSE_IF} `else if` branches"),
+                    ));
+                }
                 let nested = self.if_stmt();
-                self.leave();
+                self.else_ifs -= 1;
                 vec![nested?]
             } else {
                 self.block()?

@@ -299,8 +299,18 @@ impl ExprTypes {
                 }
             }
             Expr::Binary(op, a, b) => {
+                let divisor = *b;
                 let (a, b) = (get(*a)?, get(*b)?);
-                binary(*op, a, b).map_err(Some)
+                let t = binary(*op, a, b).map_err(Some)?;
+                // A constant zero divisor is an error in the thread IR and undefined on the
+                // GPU: refuse it here, where it was written.
+                if matches!(op, BinaryOp::Div | BinaryOp::Rem | BinaryOp::CeilDiv)
+                    && t.is_int()
+                    && const_int(f, divisor) == Some(0)
+                {
+                    return Err(Some(format!("integer `{}` by zero", op.symbol())));
+                }
+                Ok(t)
             }
             Expr::Select(c, a, b) => {
                 let (c, a, b) = (get(*c)?, get(*a)?, get(*b)?);

@@ -99,10 +99,50 @@ pub(super) fn check(k: &ThreadKernel, profile: &Profile) -> R<()> {
             return Err(unsupported(format!("a {} value", t.name()), NO_64));
         }
     }
+    if profile.target == "wgsl" {
+        let depth = nesting(&k.body);
+        if depth > WGSL_MAX_NESTING {
+            return Err(unsupported(
+                "statement nesting",
+                format!(
+                    "the statements nest {depth} deep; WGSL (naga) allows {WGSL_MAX_NESTING} \
+                     levels of braces (a long `else if` chain nests one level per branch)"
+                ),
+            ));
+        }
+    }
     if profile.warp_ops {
         return Ok(());
     }
     statements(&k.body)
+}
+
+/// The nesting WGSL allows: naga's brace limit is 127, and the entry point and the
+/// emitter's own blocks take a few.
+const WGSL_MAX_NESTING: usize = 120;
+
+/// The deepest nesting of `for`/`if` bodies (iterative, so it cannot overflow).
+fn nesting(body: &[Stmt]) -> usize {
+    let mut deepest = 0;
+    let mut stack: Vec<(&[Stmt], usize)> = vec![(body, 0)];
+    while let Some((b, d)) = stack.pop() {
+        deepest = deepest.max(d);
+        for s in b {
+            match s {
+                Stmt::For { body, .. } => stack.push((body, d + 1)),
+                Stmt::If {
+                    then_body,
+                    else_body,
+                    ..
+                } => {
+                    stack.push((then_body, d + 1));
+                    stack.push((else_body, d + 1));
+                }
+                _ => {}
+            }
+        }
+    }
+    deepest
 }
 
 fn statements(body: &[Stmt]) -> R<()> {
