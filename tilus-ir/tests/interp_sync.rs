@@ -253,6 +253,7 @@ fn pipelined(wait_n: u32) -> VerifiedProgram {
         kb.sync();
     });
     kb.store_global(&gc, &acc, &[kb.int(0), kb.int(0)]);
+    kb.free_shared(&sa);
     verified(kb.finish().expect("kernel"))
 }
 
@@ -292,6 +293,7 @@ fn shared_memory_misuse() {
     let r = kb.load_global(&g, &[kb.int(0)], &[8]);
     kb.copy_async(&s, &g, &[kb.int(0)]);
     kb.store_shared(&s, &r);
+    kb.free_shared(&s);
     let p = verified(kb.finish().expect("kernel"));
     let mut args = vec![Arg::Buffer(HostBuffer::zeros(F32, 8))];
     let e = run(&p, "misuse", &mut args, &RunOptions::default()).expect_err("misuse");
@@ -319,17 +321,20 @@ fn shared_memory_misuse() {
         e.contains("%s is used after it was freed by `free_shared`"),
         "{e}"
     );
-    // A copy never waited for is dropped at the end of the block and counted.
+    // A copy never waited for: every shared tile must be freed, and freeing it with the
+    // copy in flight is caught at run time (the verifier requires the free).
     let kb = KernelBuilder::new("drop", 1);
     let a = kb.pointer_param("a", F32);
     kb.grid(&[2]);
     let g = kb.global_view(a, &[8]);
     let s = kb.alloc_shared(F32, &[8]);
     kb.copy_async(&s, &g, &[kb.int(0)]);
+    kb.free_shared(&s);
     let p = verified(kb.finish().expect("kernel"));
     let mut args = vec![Arg::Buffer(HostBuffer::zeros(F32, 8))];
-    let r = run(&p, "drop", &mut args, &RunOptions::default()).expect("drop");
-    assert_eq!(r.dropped_copies, 2);
+    let e = run(&p, "drop", &mut args, &RunOptions::default()).expect_err("no wait");
+    assert_eq!(e.kind, InterpErrorKind::MissingWait, "{e}");
+    assert_eq!(e.inst.as_deref(), Some("free_shared"), "{e}");
 }
 
 /// Split-K: block `kb` adds row `kb` of x into `out` after block `kb - 1` did, ordered by a

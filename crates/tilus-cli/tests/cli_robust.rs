@@ -212,6 +212,15 @@ fn bad_inputs_are_clean_errors() {
     }
     clean_error(&["compile", ch_s, "--target", "wgsl"], "nest 1000 deep");
     let _ = std::fs::remove_file(&ch);
+    // 15. A shared tile that is never freed.
+    let sh = std::env::temp_dir().join(format!("tilus-shared-{}.tilus", std::process::id()));
+    std::fs::write(
+        &sh,
+        "kernel k(x: *f32) grid(1) warps(1) {\n    %s = alloc_shared f32[32]\n}\n",
+    )
+    .expect("writes");
+    clean_error(&["check", sh.to_str().expect("utf-8")], "never freed");
+    let _ = std::fs::remove_file(&sh);
     // Extra bytes to unpack.
     clean_error(&["unpack", "u4", "2", "ff", "ff"], "extra bytes");
     // No doubled prefix on parse errors.

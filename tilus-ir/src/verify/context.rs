@@ -53,6 +53,8 @@ pub(super) struct Checker<'a> {
     pub def_depth: HashMap<TensorId, usize>,
     /// Shared tensors (slice roots) freed so far on some path, and by which instruction.
     pub freed: HashMap<TensorId, InstId>,
+    /// The `alloc_shared` instructions seen (each must be freed).
+    pub allocated_shared: Vec<InstId>,
     /// Where each known register layout comes from (first source in program order).
     pub layout_sources: HashMap<TensorId, LayoutSource>,
     /// Where each known shared layout comes from.
@@ -85,6 +87,7 @@ impl<'a> Checker<'a> {
             loop_depth: 0,
             def_depth: HashMap::new(),
             freed: HashMap::new(),
+            allocated_shared: Vec::new(),
             layout_sources: HashMap::new(),
             shared_layout_sources: HashMap::new(),
             reported_exprs: HashSet::new(),
@@ -158,6 +161,25 @@ impl<'a> Checker<'a> {
 
     /// The facts and errors found.
     pub(super) fn finish(mut self) -> (FunctionInfo, Vec<VerifyError>) {
+        // Every shared tile is released (docs/ir.md): a missing `free_shared` would keep
+        // its shared memory for the rest of the kernel.
+        for &id in &self.allocated_shared {
+            let inst = &self.f.insts[id];
+            let Some(out) = inst.out else { continue };
+            let t = out.tensor();
+            if !self.freed.contains_key(&t) {
+                self.errors.push(VerifyError {
+                    function: self.f.name.clone(),
+                    inst: Some("alloc_shared".into()),
+                    target: Some(self.name(t)),
+                    loc: inst.loc,
+                    message: format!(
+                        "{} is never freed: every `alloc_shared` needs a `free_shared`",
+                        self.name(t)
+                    ),
+                });
+            }
+        }
         self.info.expr_types = self.types.into_map();
         (self.info, self.errors)
     }

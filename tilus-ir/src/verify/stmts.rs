@@ -271,7 +271,7 @@ fn family(cx: &mut Checker<'_>, id: InstId, kind: &InstKind, typed: bool) {
             ..
         } => memory::global_view(cx, *ptr, shape, strides.as_deref()),
         InstKind::AllocGlobal { shape, .. } => memory::alloc_global(cx, shape),
-        InstKind::AllocShared { .. } => {}
+        InstKind::AllocShared { .. } => cx.allocated_shared.push(id),
         InstKind::FreeShared { tensor } => memory::free_shared(cx, id, *tensor, typed),
         InstKind::AllocRegister { dtype, init, .. } => memory::alloc_register(cx, *dtype, *init),
         InstKind::Slice { src, indices } => memory::slice(cx, *src, indices, typed),
