@@ -46,10 +46,32 @@ pub struct RunArgs {
     max_steps: u64,
 }
 
+/// The largest program file read (64 MiB): `/dev/zero` or a huge file is refused, not read
+/// until memory runs out.
+pub const MAX_INPUT_BYTES: u64 = 64 << 20;
+
+/// Reads a text file of at most [`MAX_INPUT_BYTES`].
+fn read_capped(path: &PathBuf) -> Result<String, CliError> {
+    use std::io::Read;
+    let fail = |e: std::io::Error| CliError(format!("cannot read {}: {e}", path.display()));
+    let file = std::fs::File::open(path).map_err(fail)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_INPUT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(fail)?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(CliError(format!(
+            "{} is larger than {} MiB, the most a program file may be",
+            path.display(),
+            MAX_INPUT_BYTES >> 20
+        )));
+    }
+    String::from_utf8(bytes).map_err(|_| CliError(format!("{} is not UTF-8 text", path.display())))
+}
+
 /// Reads and parses a file; errors are rendered with carets.
 fn parse_file(path: &PathBuf) -> Result<(String, Program), CliError> {
-    let src = std::fs::read_to_string(path)
-        .map_err(|e| CliError(format!("cannot read {}: {e}", path.display())))?;
+    let src = read_capped(path)?;
     let program = parse_program(&src).map_err(|e| {
         // The rendering starts with its own `error: `; the path goes after it.
         let text = e.render();
