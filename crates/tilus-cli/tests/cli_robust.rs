@@ -216,6 +216,18 @@ fn bad_inputs_are_clean_errors() {
     if std::path::Path::new("/dev/zero").exists() {
         clean_error(&["check", "/dev/zero"], "larger than 64 MiB");
     }
+    // 6. A workspace far beyond RAM is refused before it is allocated.
+    let ws = std::env::temp_dir().join(format!("tilus-ws-{}.tilus", std::process::id()));
+    std::fs::write(
+        &ws,
+        "kernel k(n: i32) grid(1) warps(1) {\n    %w = alloc_global f32[n, n]\n}\n",
+    )
+    .expect("writes");
+    clean_error(
+        &["run", ws.to_str().expect("utf-8"), "--arg", "n=60000"],
+        "max_workspace_bytes",
+    );
+    let _ = std::fs::remove_file(&ws);
     // 15. A shared tile that is never freed.
     let sh = std::env::temp_dir().join(format!("tilus-shared-{}.tilus", std::process::id()));
     std::fs::write(

@@ -46,6 +46,8 @@ pub(crate) struct Launch<'f> {
     pub steps: u64,
     /// The step limit.
     pub max_steps: u64,
+    /// The workspace size limit in bytes.
+    pub max_workspace_bytes: u64,
     /// What the launch reports.
     pub report: RunReport,
 }

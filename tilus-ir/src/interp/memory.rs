@@ -81,6 +81,17 @@ pub(super) fn alloc_global(
             format!("workspace of shape {shape:?} is larger than 2^34 elements"),
         );
     };
+    let bytes = (n as u128 * u128::from(dtype.bits())).div_ceil(8);
+    if bytes > u128::from(cx.l.max_workspace_bytes) {
+        return fail(
+            InterpErrorKind::InvalidValue,
+            format!(
+                "workspace of shape {shape:?} ({bytes} bytes) is larger than the interpreter's \
+                 limit of {} bytes (RunOptions::max_workspace_bytes)",
+                cx.l.max_workspace_bytes
+            ),
+        );
+    }
     let buf = match cx.l.workspaces.get(&cx.id) {
         Some((buf, old)) => {
             if *old != shape {

@@ -145,6 +145,9 @@ pub struct RunOptions {
     pub trace_blocks: Option<Vec<[u32; 3]>>,
     /// Launch this grid instead of the kernel's (x, y, z), e.g. a single block to debug it.
     pub grid: Option<[u32; 3]>,
+    /// Most bytes one workspace (`alloc_global`) may take: a larger one fails with an
+    /// error before anything is allocated (default 4 GiB).
+    pub max_workspace_bytes: u64,
 }
 
 impl Default for RunOptions {
@@ -155,6 +158,7 @@ impl Default for RunOptions {
             max_steps: 10_000_000_000,
             trace_blocks: None,
             grid: None,
+            max_workspace_bytes: 4 << 30,
         }
     }
 }
@@ -227,6 +231,7 @@ pub fn run(
         grid: [1, 1, 1],
         steps: 0,
         max_steps: opts.max_steps,
+        max_workspace_bytes: opts.max_workspace_bytes,
         report: RunReport::default(),
     };
     let result = launch(&mut l, opts);
