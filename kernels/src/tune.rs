@@ -244,6 +244,18 @@ pub fn tune(
     Ok(ranking)
 }
 
+/// The search space and the record key of a problem on a compiled-code device (`None` for
+/// the interpreter, which runs the default plan).
+fn space_and_key(
+    device: &dyn Device,
+    default: &A16WxPlan,
+    shape: (usize, usize, usize),
+) -> Option<(Vec<A16WxPlan>, String)> {
+    let target = device.info().target()?;
+    let space = search_space(default.weights(), shape, &target.caps());
+    Some((space, record_key(device, default, shape)))
+}
+
 /// The plan to run: from the stored record when it still holds, else tuned now (and
 /// stored). Returns the prepared GEMM too.
 pub fn choose_plan(
@@ -255,13 +267,10 @@ pub fn choose_plan(
     opts: TuneOptions,
     progress: &mut dyn FnMut(usize, usize, &str),
 ) -> Result<(A16WxPlan, PreparedGemm, TuneSource)> {
-    let Some(target) = device.info().target() else {
+    let Some((space, key)) = space_and_key(device, &default, (m, q.n, q.k)) else {
         let g = PreparedGemm::new(device, &default, q, a, m)?;
         return Ok((default, g, TuneSource::Default));
     };
-    let shape = (m, q.n, q.k);
-    let space = search_space(default.weights(), shape, &target.caps());
-    let key = record_key(device, &default, shape);
     if let Some(ranking) = read_record(&key) {
         for (i, want) in ranking.iter().enumerate() {
             let Some(p) = space.iter().find(|p| p.describe() == *want) else {
@@ -295,13 +304,10 @@ pub fn retune(
     opts: TuneOptions,
     progress: &mut dyn FnMut(usize, usize, &str),
 ) -> Result<(A16WxPlan, PreparedGemm, TuneSource)> {
-    let Some(target) = device.info().target() else {
+    let Some((space, key)) = space_and_key(device, &default, (m, q.n, q.k)) else {
         let g = PreparedGemm::new(device, &default, q, a, m)?;
         return Ok((default, g, TuneSource::Default));
     };
-    let shape = (m, q.n, q.k);
-    let space = search_space(default.weights(), shape, &target.caps());
-    let key = record_key(device, &default, shape);
     let ranking = tune(device, &space, q, a, m, opts, progress)?;
     write_record(&key, &ranking);
     for (p, _) in &ranking {

@@ -22,7 +22,7 @@ use tilus_ir::program::{Out, TensorId};
 use super::scalar::{as_f32, from_f32};
 use super::{Lower, R};
 use crate::error::LowerError;
-use crate::thread_ir::{BinaryOp, ExprId, LocalRef, MemRef, Space, Stmt, Ty, VarId};
+use crate::thread_ir::{BinaryOp, ExprId, LocalId, LocalRef, MemRef, Space, Stmt, Ty, VarId};
 
 /// The input index of reduced position `k` for result index `idx`.
 fn input_index(idx: &[usize], dim: usize, keepdim: bool, k: usize) -> Vec<usize> {
@@ -158,6 +158,31 @@ fn assign(cx: &mut Lower<'_>, var: VarId, value: ExprId) {
     cx.b.push(Stmt::Assign { var, value });
 }
 
+/// `dst = line[0] ⊕ line[1] ⊕ …` in index order through the accumulator `acc`, with the
+/// interpreter's rounding; `line` names the slots holding the elements.
+fn combine_line(
+    cx: &mut Lower<'_>,
+    op: ReduceOp,
+    d: DType,
+    acc: VarId,
+    line: &[(LocalId, u32)],
+    dst: LocalRef,
+) {
+    let accv = cx.b.read_var(acc);
+    for (k, &(array, slot)) in line.iter().enumerate() {
+        let v = cx.b.read_local(array, slot);
+        let v = to_acc(cx, v, d);
+        let nv = if k == 0 {
+            v
+        } else {
+            combine(cx, op, accv, v, d)
+        };
+        assign(cx, acc, nv);
+    }
+    let value = from_acc(cx, accv, d);
+    cx.b.push(Stmt::SetLocal { dst, value });
+}
+
 /// `reduce`.
 pub(super) fn reduce(
     cx: &mut Lower<'_>,
@@ -189,24 +214,18 @@ pub(super) fn reduce(
     let accv = cx.b.read_var(acc);
     if let Some(table) = local_table(&lo, &li, dim, keepdim, extent) {
         for (s, row) in table.iter().enumerate() {
-            for (k, &slot) in row.iter().enumerate() {
-                let v = cx.b.read_local(r.array, slot);
-                let v = to_acc(cx, v, d);
-                let nv = if k == 0 {
-                    v
-                } else {
-                    combine(cx, op, accv, v, d)
-                };
-                assign(cx, acc, nv);
-            }
-            let res = from_acc(cx, accv, d);
-            cx.b.push(Stmt::SetLocal {
-                dst: LocalRef {
+            let line: Vec<(LocalId, u32)> = row.iter().map(|&slot| (r.array, slot)).collect();
+            combine_line(
+                cx,
+                op,
+                d,
+                acc,
+                &line,
+                LocalRef {
                     array: o.array,
                     slot: s as u32,
                 },
-                value: res,
-            });
+            );
         }
         cx.commit_out(&o);
         return Ok(());
@@ -233,24 +252,18 @@ pub(super) fn reduce(
                         lane: src,
                     });
                 }
-                for k in 0..extent {
-                    let v = cx.b.read_local(tmp, k as u32);
-                    let v = to_acc(cx, v, d);
-                    let nv = if k == 0 {
-                        v
-                    } else {
-                        combine(cx, op, accv, v, d)
-                    };
-                    assign(cx, acc, nv);
-                }
-                let res = from_acc(cx, accv, d);
-                cx.b.push(Stmt::SetLocal {
-                    dst: LocalRef {
+                let line: Vec<(LocalId, u32)> = (0..extent as u32).map(|k| (tmp, k)).collect();
+                combine_line(
+                    cx,
+                    op,
+                    d,
+                    acc,
+                    &line,
+                    LocalRef {
                         array: o.array,
                         slot: s as u32,
                     },
-                    value: res,
-                });
+                );
             }
             cx.commit_out(&o);
             return Ok(());
