@@ -29,6 +29,7 @@ pub fn parse_program(src: &str) -> Result<Program, ParseError> {
         else_ifs: 0,
         f: Function::new(""),
         scopes: Vec::new(),
+        visible: HashMap::new(),
         tensors: HashMap::new(),
     };
     p.program()
@@ -47,6 +48,9 @@ pub(crate) struct Parser<'s> {
     pub(crate) f: Function,
     /// Visible scalar variables, innermost scope last.
     scopes: Vec<Vec<(String, VarId)>>,
+    /// Every visible binding of each name, innermost last (an index over `scopes`, so that
+    /// lookups do not scan: parsing stays linear in the number of names).
+    visible: HashMap<String, Vec<VarId>>,
     /// Tensors defined so far in this kernel.
     pub(crate) tensors: HashMap<String, TensorId>,
 }
@@ -196,12 +200,24 @@ impl<'s> Parser<'s> {
     }
 
     pub(crate) fn lookup_var(&self, name: &str) -> Option<VarId> {
-        self.scopes
-            .iter()
-            .rev()
-            .flat_map(|s| s.iter().rev())
-            .find(|(n, _)| n == name)
-            .map(|&(_, v)| v)
+        self.visible.get(name).and_then(|v| v.last()).copied()
+    }
+
+    /// Opens a scope of variables.
+    fn push_scope(&mut self) {
+        self.scopes.push(Vec::new());
+    }
+
+    /// Closes the innermost scope: its names are no longer visible.
+    fn pop_scope(&mut self) {
+        for (name, _) in self.scopes.pop().unwrap_or_default() {
+            if let Some(v) = self.visible.get_mut(&name) {
+                v.pop();
+                if v.is_empty() {
+                    self.visible.remove(&name);
+                }
+            }
+        }
     }
 
     /// The variable a name token refers to, or an "unknown name" error with a suggestion.
@@ -235,6 +251,7 @@ impl<'s> Parser<'s> {
             kind,
         });
         if let Some(scope) = self.scopes.last_mut() {
+            self.visible.entry(name.clone()).or_default().push(v);
             scope.push((name, v));
         }
         Ok(v)
@@ -308,6 +325,7 @@ impl<'s> Parser<'s> {
         self.f.loc = Some(Self::loc(&kw));
         self.tensors.clear();
         self.scopes = vec![Vec::new()];
+        self.visible.clear();
         self.depth = 0;
 
         self.expect(&Tok::LParen)?;
@@ -400,7 +418,7 @@ impl<'s> Parser<'s> {
     fn block(&mut self) -> Result<Block, ParseError> {
         self.expect(&Tok::LBrace)?;
         self.enter()?;
-        self.scopes.push(Vec::new());
+        self.push_scope();
         let mut body = Vec::new();
         loop {
             self.skip_newlines();
@@ -415,7 +433,7 @@ impl<'s> Parser<'s> {
                 self.end_of_statement()?;
             }
         }
-        self.scopes.pop();
+        self.pop_scope();
         self.leave();
         Ok(body)
     }
@@ -516,10 +534,10 @@ impl<'s> Parser<'s> {
         } else {
             Unroll::None
         };
-        self.scopes.push(Vec::new());
+        self.push_scope();
         let var = self.declare_var(&tok, name, VarType::Scalar(ScalarType::I32), VarKind::Loop)?;
         let body = self.block();
-        self.scopes.pop();
+        self.pop_scope();
         Ok(Stmt::For {
             var,
             start,

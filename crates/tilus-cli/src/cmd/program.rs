@@ -110,12 +110,21 @@ pub fn check(args: &FileArgs) -> CmdResult {
         .iter()
         .map(|f| f.name.as_str())
         .collect();
+    // At most 16 names: a file of thousands of kernels gives one short line.
+    let mut list = names
+        .iter()
+        .take(16)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > 16 {
+        list.push_str(&format!(", … and {} more", names.len() - 16));
+    }
     Ok(format!(
-        "ok: {} ({} kernel{}: {})\n",
+        "ok: {} ({} kernel{}: {list})\n",
         args.file.display(),
         names.len(),
         if names.len() == 1 { "" } else { "s" },
-        names.join(", ")
     ))
 }
 
