@@ -46,6 +46,8 @@ struct Uploaded {
 struct Compiled {
     plan: A16WxPlan,
     kernel: Kernel,
+    /// The key of its packed weights in [`State::weights`].
+    format: String,
 }
 
 struct State {
@@ -239,7 +241,11 @@ impl QuantizedLinear {
                 },
             );
         }
-        let c = Compiled { plan, kernel };
+        let c = Compiled {
+            plan,
+            kernel,
+            format,
+        };
         st.plans.insert(bucket, c.clone());
         Ok(c)
     }
@@ -270,12 +276,8 @@ impl QuantizedLinear {
         };
         let mut st = self.lock()?;
         let c = self.prepare(&mut st, m)?;
-        let format = match &c.plan {
-            A16WxPlan::Simt(_) => "simt".to_string(),
-            A16WxPlan::Mma(_) => c.plan.describe(),
-        };
         let (packed, scales, zeros) = {
-            let w = st.weights.get(&format).ok_or_else(|| {
+            let w = st.weights.get(&c.format).ok_or_else(|| {
                 KernelError::Compile("the plan's weights were not uploaded".into())
             })?;
             (w.packed, w.scales, w.zeros)

@@ -98,56 +98,48 @@ const U32: DType = DType::Int {
     signed: false,
 };
 
-fn a16wx_args(
-    cfg: &A16WxConfig,
+/// The arguments of an a16wX kernel (either kind) on random weights and activations:
+/// `m, n, k, a, b (packed by `pack`), scales, (zeros,) c`.
+fn gemm_args(
+    act: DType,
+    (wtype, group, mode): (DType, GroupSize, QuantMode),
     (m, n, k): (usize, usize, usize),
     rng: &mut Rng,
+    pack: impl FnOnce(&crate::quant::Quantized) -> Result<HostBuffer>,
 ) -> Result<Vec<Arg>> {
     let w = rng.vec(n * k, 0.1);
     let a = rng.vec(m * k, 1.0);
-    let q = quantize(&w, n, k, cfg.wtype, cfg.group, cfg.mode, cfg.act)?;
-    let packed = pack_weights(&q, cfg)?;
+    let q = quantize(&w, n, k, wtype, group, mode, act)?;
     let mut args = vec![
         Arg::Int(m as i64),
         Arg::Int(n as i64),
         Arg::Int(k as i64),
-        Arg::Buffer(HostBuffer::from_f32(cfg.act, &a)),
-        Arg::Buffer(packed),
-        Arg::Buffer(HostBuffer::from_f32(cfg.act, &q.scales)),
+        Arg::Buffer(HostBuffer::from_f32(act, &a)),
+        Arg::Buffer(pack(&q)?),
+        Arg::Buffer(HostBuffer::from_f32(act, &q.scales)),
     ];
     if let Some(z) = &q.zeros {
-        args.push(Arg::Buffer(HostBuffer::from_f32(cfg.act, z)));
+        args.push(Arg::Buffer(HostBuffer::from_f32(act, z)));
     }
-    args.push(Arg::Buffer(HostBuffer::zeros(cfg.act, m * n)));
+    args.push(Arg::Buffer(HostBuffer::zeros(act, m * n)));
     Ok(args)
 }
 
-fn simt_args(
-    cfg: &SimtConfig,
-    (m, n, k): (usize, usize, usize),
-    rng: &mut Rng,
-) -> Result<Vec<Arg>> {
-    let w = rng.vec(n * k, 0.1);
-    let a = rng.vec(m * k, 1.0);
-    let q = quantize(&w, n, k, cfg.wtype, cfg.group, cfg.mode, cfg.act)?;
-    let packed = pack_simt_host(cfg.wtype, &q.codes, n, k)?;
-    let mut args = vec![
-        Arg::Int(m as i64),
-        Arg::Int(n as i64),
-        Arg::Int(k as i64),
-        Arg::Buffer(HostBuffer::from_f32(cfg.act, &a)),
-        Arg::Buffer(HostBuffer {
+fn a16wx_args(cfg: &A16WxConfig, shape: (usize, usize, usize), rng: &mut Rng) -> Result<Vec<Arg>> {
+    gemm_args(cfg.act, (cfg.wtype, cfg.group, cfg.mode), shape, rng, |q| {
+        pack_weights(q, cfg)
+    })
+}
+
+fn simt_args(cfg: &SimtConfig, shape: (usize, usize, usize), rng: &mut Rng) -> Result<Vec<Arg>> {
+    gemm_args(cfg.act, (cfg.wtype, cfg.group, cfg.mode), shape, rng, |q| {
+        let packed = pack_simt_host(cfg.wtype, &q.codes, q.n, q.k)?;
+        Ok(HostBuffer {
             dtype: U32,
             len: packed.len() / 4,
             bytes: packed,
-        }),
-        Arg::Buffer(HostBuffer::from_f32(cfg.act, &q.scales)),
-    ];
-    if let Some(z) = &q.zeros {
-        args.push(Arg::Buffer(HostBuffer::from_f32(cfg.act, z)));
-    }
-    args.push(Arg::Buffer(HostBuffer::zeros(cfg.act, m * n)));
-    Ok(args)
+        })
+    })
 }
 
 /// Every case of the self-test.

@@ -40,14 +40,15 @@ impl Operand {
         }
     }
 
-    /// For lane `8·i + r` (`i < matrices`): the lane and atom slot holding the first
-    /// element of row `r` of matrix `i` (see the module doc).
-    fn holder(self, i: usize, r: usize) -> (usize, usize) {
+    /// For lane `8·i + r` (`i < matrices`): the atom slot holding the first element of row
+    /// `r` of matrix `i`, which depends only on `i` and the parity of `r` (the holder's lane
+    /// is `4r` for A and `r / 2` for B).
+    fn holder_slot(self, i: usize, parity: usize) -> usize {
         match self {
             // Row r of matrix i starts at (8·(i%2) + r, 8·(i/2)): lane 4r, slot 2i.
-            Operand::A => (4 * r, 2 * i),
+            Operand::A => 2 * i,
             // Row r (k = 8i + r) of matrix i at n = 0: lane r/2, slot 2i + r%2.
-            Operand::B => (r / 2, 2 * i + r % 2),
+            Operand::B => 2 * i + parity,
         }
     }
 }
@@ -86,10 +87,6 @@ pub(super) fn try_ldmatrix(cx: &mut Lower<'_>, s: &SharedInfo, info: &RegInfo) -
     let i = cx.b.div(lane, c8);
     let nm = cx.b.i32(num as i32);
     let i = cx.b.rem(i, nm);
-    // Per matrix i and row parity: the holder's lane offset and slot, selected per lane.
-    let holders: Vec<Vec<(usize, usize)>> = (0..num as usize)
-        .map(|mi| (0..8).map(|rr| op.holder(mi, rr)).collect())
-        .collect();
     // The holder lane as an expression of r (A: 4r; B: r/2).
     let holder_lane = match op {
         Operand::A => {
@@ -107,15 +104,20 @@ pub(super) fn try_ldmatrix(cx: &mut Lower<'_>, s: &SharedInfo, info: &RegInfo) -
         // The constant part of the tile index for every (matrix, row parity) case, selected
         // by the lane's (i, r % 2).
         let mut cases: Vec<(usize, usize, Vec<ExprId>)> = Vec::new();
-        for (mi, rows) in holders.iter().enumerate() {
-            for (parity, &(_, slot)) in rows.iter().enumerate().take(2) {
+        for mi in 0..num as usize {
+            for parity in 0..2 {
+                let slot = op.holder_slot(mi, parity);
                 let idx = cx.tile_index(l, &tp, atom * per_atom + slot)?;
                 cases.push((mi, parity, idx));
             }
         }
         let two = cx.b.i32(2);
         let par = cx.b.rem(r, two);
-        let mut idx = cases[0].2.clone();
+        // Case (0, 0) is the default; the others are selected over it.
+        let Some((_, _, first)) = cases.first() else {
+            return Ok(false);
+        };
+        let mut idx = first.clone();
         for (mi, parity, case) in cases.iter().skip(1) {
             let mi_c = cx.b.i32(*mi as i32);
             let pa_c = cx.b.i32(*parity as i32);

@@ -239,7 +239,7 @@ impl Legalizer<'_> {
         let from = self.src_ty(a)?;
         // An f16 slot cast to f32 on a target whose `unpack2x16float` is proven exact: the
         // native conversion of the slot's code (`decode<f16>`, NaN quieted like the cast).
-        if (from, to) == (Ty::F16, Ty::F32) && self.f16_native.decode {
+        if (from, to) == (Ty::F16, Ty::F32) && self.profile.f16_native.decode {
             if let Some(Expr::Local { array, slot }) = self.src.exprs.try_get(a).copied() {
                 let code = self.read_code(array, slot)?;
                 return Ok(self.b.expr(Expr::Decode(DType::F16, code)));

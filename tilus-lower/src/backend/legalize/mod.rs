@@ -176,7 +176,6 @@ pub fn legalize_words(
 ) -> Result<ThreadKernel, LowerError> {
     unsupported::check(kernel, profile)?;
     let mut cx = Legalizer::new(kernel)?;
-    cx.f16_native = profile.f16_native;
     cx.profile = *profile;
     let mut body = cx.block(&kernel.body)?;
     fences::relax(&mut body, false);
@@ -213,9 +212,7 @@ pub(crate) struct Legalizer<'k> {
     smem: Option<SharedId>,
     temps: Pool<(&'static str, DType, u32), LocalId>,
     temp_vars: Pool<(&'static str, Ty), VarId>,
-    /// The native `f16` conversions the target proved exact.
-    pub f16_native: NativeF16,
-    /// The target's profile.
+    /// The target's profile (its proven native `f16` conversions included).
     pub profile: Profile,
 }
 
@@ -351,7 +348,6 @@ impl<'k> Legalizer<'k> {
             smem,
             temps: Pool::new(),
             temp_vars: Pool::new(),
-            f16_native: NativeF16::default(),
             profile: Profile::wgsl(&WgslCaps::default()),
         })
     }

@@ -24,22 +24,42 @@ pub(crate) fn slot_class(d: DType) -> R<Class> {
     }
 }
 
-/// Whether buffer `b` holds weights a kernel streams once: a read-only pointer parameter
-/// whose tile-level dtype is narrower than 16 bits.
-fn is_weights(k: &ThreadKernel, b: usize) -> bool {
-    k.params.iter().any(|p| match p.kind {
-        ParamKind::Pointer(h) => {
-            h.index() == b && p.dtype.is_some_and(|d| d.bits() < 16) && !k.writes_buffer(h)
-        }
-        ParamKind::Scalar(_) => false,
-    })
+/// How selection reads each global buffer, decided once per kernel (each query walks the
+/// body).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ReadPath {
+    /// Written by the kernel: plain `ld.global`.
+    Coherent,
+    /// Read-only: `ld.global.nc`.
+    ReadOnly,
+    /// Weights streamed once — a read-only pointer parameter whose tile-level dtype is
+    /// narrower than 16 bits: `ld.global.nc` with `.L1::no_allocate` and the L2
+    /// evict-first policy.
+    Streamed,
 }
 
-/// Whether any buffer is streamed weights (the prologue makes the L2 policy then).
-pub(crate) fn streams_weights(k: &ThreadKernel) -> bool {
-    (0..k.buffers.len()).any(|b| is_weights(k, b) && loads_buffer(&k.body, b))
+/// The read path of every buffer, by buffer index.
+pub(crate) fn read_paths(k: &ThreadKernel) -> Vec<ReadPath> {
+    k.buffers
+        .iter()
+        .map(|(h, _)| {
+            if k.writes_buffer(h) {
+                return ReadPath::Coherent;
+            }
+            let narrow_param = k
+                .params
+                .iter()
+                .any(|p| p.kind == ParamKind::Pointer(h) && p.dtype.is_some_and(|d| d.bits() < 16));
+            if narrow_param && loads_buffer(&k.body, h.index()) {
+                ReadPath::Streamed
+            } else {
+                ReadPath::ReadOnly
+            }
+        })
+        .collect()
 }
 
+/// Whether some statement loads from global buffer `b`.
 fn loads_buffer(body: &[crate::thread_ir::Stmt], b: usize) -> bool {
     use crate::thread_ir::Stmt;
     body.iter().any(|s| match s {
@@ -207,19 +227,13 @@ impl Selector<'_> {
         let multiple = self.align.multiple(self.k, src.index);
         let (space, hint) = match src.space {
             Space::Shared(_) => ("ld.shared", None),
-            Space::Global(b) => {
-                let k = self.k;
-                if is_weights(k, b.index()) {
-                    match self.evict_first() {
-                        Some(pol) => ("ld.global.nc.L1::no_allocate.L2::cache_hint", Some(pol)),
-                        None => ("ld.global.nc", None),
-                    }
-                } else if !k.writes_buffer(b) {
-                    ("ld.global.nc", None)
-                } else {
-                    ("ld.global", None)
+            Space::Global(b) => match (self.read_path(b.index()), self.evict_first()) {
+                (ReadPath::Streamed, Some(pol)) => {
+                    ("ld.global.nc.L1::no_allocate.L2::cache_hint", Some(pol))
                 }
-            }
+                (ReadPath::Streamed | ReadPath::ReadOnly, _) => ("ld.global.nc", None),
+                (ReadPath::Coherent, _) => ("ld.global", None),
+            },
         };
         debug_assert!(!addr.shared || space == "ld.shared");
         if p.is_some() {

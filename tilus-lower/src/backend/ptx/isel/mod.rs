@@ -83,12 +83,16 @@ pub(crate) struct Selector<'k> {
     memo: HashMap<ExprId, Reg>,
     /// Alignment facts.
     pub align: align::Align,
+    /// The slots of the launch contract.
+    bindings: &'k Bindings,
+    /// How each global buffer is read.
+    read_paths: Vec<memory::ReadPath>,
     entry: String,
     param_names: Vec<String>,
 }
 
 impl<'k> Selector<'k> {
-    fn new(k: &'k ThreadKernel, bindings: &Bindings) -> R<Self> {
+    fn new(k: &'k ThreadKernel, bindings: &'k Bindings) -> R<Self> {
         let entry = sanitize(&k.name);
         let slots = bindings.scalars_binding as usize + 1;
         let param_names = (0..slots).map(|i| format!("{entry}_param_{i}")).collect();
@@ -106,6 +110,8 @@ impl<'k> Selector<'k> {
             zero: None,
             memo: HashMap::new(),
             align: align::Align::new(k),
+            bindings,
+            read_paths: memory::read_paths(k),
             entry,
             param_names,
         })
@@ -245,6 +251,14 @@ impl<'k> Selector<'k> {
             .ok_or_else(|| illegal("shared memory in a kernel that declares none"))
     }
 
+    /// How global buffer `b` is read.
+    pub(crate) fn read_path(&self, b: usize) -> memory::ReadPath {
+        self.read_paths
+            .get(b)
+            .copied()
+            .unwrap_or(memory::ReadPath::Coherent)
+    }
+
     /// The evict-first L2 policy register, if the prologue made one.
     pub(crate) fn evict_first(&self) -> Option<Reg> {
         self.evict_first
@@ -253,7 +267,7 @@ impl<'k> Selector<'k> {
     /// Parameters, the shared base, zeroed variables and slots.
     fn prologue(&mut self) -> R<()> {
         let k = self.k;
-        let bindings = super::super::contract::Bindings::of(k);
+        let bindings = self.bindings;
         self.zero_reg();
         // Slot bases: ld.param + cvta.
         let mut slot_regs = Vec::with_capacity(self.param_names.len());
@@ -322,7 +336,7 @@ impl<'k> Selector<'k> {
             );
             self.smem = Some(r);
         }
-        if memory::streams_weights(k) {
+        if self.read_paths.contains(&memory::ReadPath::Streamed) {
             let p = self.reg(Class::B64);
             self.emit(
                 "createpolicy.fractional.L2::evict_first.b64",
