@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tilus_ptx::{launch, LaunchConfig, Memory, Module, ParamValue, PtxError, RunOptions, RunStats};
 
@@ -15,7 +16,11 @@ pub fn ptxas(name: &str, text: &str) {
     let target = Module::parse(text)
         .map(|m| m.target().to_string())
         .unwrap_or("sm_80".into());
-    let dir = std::env::temp_dir().join(format!("tilus-ptx-test-{}", std::process::id()));
+    // One directory per call: tests run on several threads and may share a name
+    // (the f16 and bf16 mma tests both write `mma`), so a per-process directory races.
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("tilus-ptx-test-{}-{call}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path: PathBuf = dir.join(format!("{name}.ptx"));
     std::fs::write(&path, text).unwrap();
@@ -26,6 +31,7 @@ pub fn ptxas(name: &str, text: &str) {
         .arg(dir.join(format!("{name}.cubin")))
         .output()
         .expect("running $PTXAS");
+    let _ = std::fs::remove_dir_all(&dir);
     assert!(
         out.status.success(),
         "ptxas rejects {name}:\n{}",
