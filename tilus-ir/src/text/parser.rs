@@ -294,6 +294,8 @@ impl<'s> Parser<'s> {
 
     fn program(&mut self) -> Result<Program, ParseError> {
         let mut program = Program::default();
+        // Names seen so far: a set, so that a file of many kernels parses in linear time.
+        let mut names = std::collections::HashSet::new();
         loop {
             self.skip_newlines();
             if self.at(&Tok::Eof) {
@@ -303,7 +305,7 @@ impl<'s> Parser<'s> {
                 return Err(self.unexpected(&["`kernel`", "end of input"]));
             }
             let f = self.kernel()?;
-            if program.functions.iter().any(|g| g.name == f.name) {
+            if !names.insert(f.name.clone()) {
                 let at = f.loc.unwrap_or_default();
                 return Err(ParseError::new(
                     self.src,
