@@ -151,14 +151,17 @@ pub enum Code {
     Wgsl(WgslModule),
     /// PTX for CUDA.
     Ptx(PtxModule),
+    /// Cranelift IR for the host CPU.
+    Cpu(crate::backend::cpu::CpuModule),
 }
 
 impl Code {
-    /// The target's short name (`wgsl`, `ptx`).
+    /// The target's short name (`wgsl`, `ptx`, `cpu`).
     pub fn target(&self) -> &'static str {
         match self {
             Code::Wgsl(_) => "wgsl",
             Code::Ptx(_) => "ptx",
+            Code::Cpu(_) => "cpu",
         }
     }
 
@@ -167,6 +170,7 @@ impl Code {
         match self {
             Code::Wgsl(m) => &m.source,
             Code::Ptx(m) => &m.source,
+            Code::Cpu(m) => &m.clif,
         }
     }
 }
@@ -201,7 +205,7 @@ impl Artifact {
     pub fn wgsl(&self) -> Option<&WgslModule> {
         match &self.code {
             Code::Wgsl(m) => Some(m),
-            Code::Ptx(_) => None,
+            Code::Ptx(_) | Code::Cpu(_) => None,
         }
     }
 
@@ -209,7 +213,15 @@ impl Artifact {
     pub fn ptx(&self) -> Option<&PtxModule> {
         match &self.code {
             Code::Ptx(m) => Some(m),
-            Code::Wgsl(_) => None,
+            Code::Wgsl(_) | Code::Cpu(_) => None,
+        }
+    }
+
+    /// The CPU module, when this is CPU code.
+    pub fn cpu(&self) -> Option<&crate::backend::cpu::CpuModule> {
+        match &self.code {
+            Code::Cpu(m) => Some(m),
+            Code::Wgsl(_) | Code::Ptx(_) => None,
         }
     }
 }

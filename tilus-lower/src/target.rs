@@ -14,6 +14,31 @@ pub enum Target {
     Wgsl(WgslCaps),
     /// PTX for NVIDIA GPUs (sm_80 and newer), written by us and loaded by the driver.
     Ptx(PtxCaps),
+    /// Native code for the host CPU: Cranelift IR, JIT-compiled by the runtime.
+    Cpu(CpuCaps),
+}
+
+/// Capabilities of the CPU target.
+///
+/// A block runs on one core, its threads one after another between barriers; shared memory
+/// is an ordinary per-worker buffer, so its size is a choice, not a hardware limit.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct CpuCaps {
+    /// Threads per block.
+    pub max_threads: u32,
+    /// Bytes of shared memory per block.
+    pub shared_bytes: u32,
+}
+
+impl Default for CpuCaps {
+    /// 1024 threads and 228 KiB of shared memory per block (the largest GPU limits, so any
+    /// kernel written for a GPU compiles).
+    fn default() -> Self {
+        CpuCaps {
+            max_threads: 1024,
+            shared_bytes: 228 * 1024,
+        }
+    }
 }
 
 /// An NVIDIA architecture PTX is generated for.
@@ -167,11 +192,12 @@ impl Default for WgslCaps {
 }
 
 impl Target {
-    /// A short name: `wgsl`, `ptx`.
+    /// A short name: `wgsl`, `ptx`, `cpu`.
     pub fn name(&self) -> &'static str {
         match self {
             Target::Wgsl(_) => "wgsl",
             Target::Ptx(_) => "ptx",
+            Target::Cpu(_) => "cpu",
         }
     }
 
@@ -204,6 +230,19 @@ impl Target {
                 f16_native: NativeF16::default(),
                 f16_arithmetic: false,
                 warp_shuffle: true,
+            },
+            Target::Cpu(c) => TargetCaps {
+                // No tensor cores: SIMT dot layouts.
+                mma: Vec::new(),
+                vector_bits: 128,
+                // Threads of a block run in turn; there are no lanes to shuffle between.
+                subgroup_size: None,
+                shared_bytes: c.shared_bytes,
+                max_threads: c.max_threads,
+                address_bits: 64,
+                f16_native: NativeF16::default(),
+                f16_arithmetic: false,
+                warp_shuffle: false,
             },
         }
     }

@@ -41,7 +41,7 @@ pub mod skip;
 #[cfg(feature = "cuda")]
 pub use device::{cuda_driver_present, CudaDevice, CudaKernelInfo};
 pub use device::{
-    default_device, BufferId, ChosenDevice, Clock, Device, DeviceInfo, InterpDevice, Kernel,
-    LaunchArg, PtxInterpDevice, Timing, WgpuDevice, WgpuOptions,
+    default_device, BufferId, ChosenDevice, Clock, CpuDevice, Device, DeviceInfo, InterpDevice,
+    Kernel, LaunchArg, PtxInterpDevice, Timing, WgpuDevice, WgpuOptions,
 };
 pub use error::RuntimeError;

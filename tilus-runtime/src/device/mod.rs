@@ -24,6 +24,7 @@
 //! grid, workspace sizes) is [`bind`], shared by the compiled-code devices.
 
 pub mod bind;
+mod cpu;
 #[cfg(feature = "cuda")]
 mod cuda;
 mod host;
@@ -31,6 +32,7 @@ mod interp;
 mod ptx_interp;
 mod wgpu;
 
+pub use self::cpu::CpuDevice;
 #[cfg(feature = "cuda")]
 pub use self::cuda::{cuda_driver_present, CudaDevice, CudaKernelInfo};
 pub use self::interp::InterpDevice;
@@ -43,7 +45,7 @@ use std::sync::Arc;
 
 use tilus_ir::verify::VerifiedProgram;
 use tilus_lower::artifact::Artifact;
-use tilus_lower::target::{NativeF16, PtxArch, PtxCaps, Target, WgslCaps};
+use tilus_lower::target::{CpuCaps, NativeF16, PtxArch, PtxCaps, Target, WgslCaps};
 
 use crate::error::RuntimeError;
 
@@ -85,6 +87,10 @@ impl DeviceInfo {
         match self.backend {
             "wgpu" => Some(Target::Wgsl(self.wgsl_caps())),
             "cuda" | "ptx-interp" => self.ptx_caps().map(Target::Ptx),
+            "cpu" => Some(Target::Cpu(CpuCaps {
+                max_threads: self.max_invocations,
+                shared_bytes: self.max_workgroup_storage,
+            })),
             _ => None,
         }
     }

@@ -39,7 +39,7 @@ pub struct BenchGemmArgs {
     /// Group size along K, or `per-channel`.
     #[arg(long, default_value = "128")]
     group_size: String,
-    /// `cuda`, `wgpu`, `ptx-interp` or `interp` (default: the best available).
+    /// `cuda`, `wgpu`, `cpu`, `ptx-interp` or `interp` (default: the best available).
     #[arg(long)]
     backend: Option<String>,
     /// The GPU suite: K=4096, N=12288, M in {1, 16, 4096}, every integer width from 2 to 8

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use tilus_lower::pipeline::{self, CompileOptions, Stage};
-use tilus_lower::target::{NativeF16, PtxArch, PtxCaps, Target, WgslCaps};
+use tilus_lower::target::{CpuCaps, NativeF16, PtxArch, PtxCaps, Target, WgslCaps};
 
 use super::program::load;
 use super::{CliError, CmdResult};
@@ -23,7 +23,9 @@ pub enum EmitKind {
     Wgsl,
     /// The PTX module (target ptx).
     Ptx,
-    /// The target's code: WGSL or PTX.
+    /// The Cranelift IR function that runs one block (target cpu).
+    Clif,
+    /// The target's code: WGSL, PTX or CLIF.
     Code,
 }
 
@@ -34,6 +36,8 @@ pub enum TargetKind {
     Wgsl,
     /// PTX for NVIDIA GPUs (CUDA).
     Ptx,
+    /// Native code for this CPU (Cranelift IR; the runtime JIT-compiles it).
+    Cpu,
 }
 
 /// An NVIDIA architecture for `--target ptx`.
@@ -112,13 +116,25 @@ pub fn compile(args: &CompileArgs) -> CmdResult {
             }
             Target::Ptx(PtxCaps::for_arch(args.arch.arch()))
         }
+        TargetKind::Cpu => {
+            if args.f16 {
+                return Err(CliError("--f16 applies to --target wgsl only".into()));
+            }
+            Target::Cpu(CpuCaps::default())
+        }
     };
     match (args.emit, args.target) {
         (EmitKind::Wgsl, TargetKind::Ptx) => {
             return Err(CliError("--emit wgsl needs --target wgsl".into()))
         }
-        (EmitKind::Ptx, TargetKind::Wgsl) => {
+        (EmitKind::Wgsl, _) if args.target != TargetKind::Wgsl => {
+            return Err(CliError("--emit wgsl needs --target wgsl".into()))
+        }
+        (EmitKind::Ptx, _) if args.target != TargetKind::Ptx => {
             return Err(CliError("--emit ptx needs --target ptx".into()))
+        }
+        (EmitKind::Clif, _) if args.target != TargetKind::Cpu => {
+            return Err(CliError("--emit clif needs --target cpu".into()))
         }
         _ => {}
     }
@@ -136,7 +152,7 @@ pub fn compile(args: &CompileArgs) -> CmdResult {
         EmitKind::Layouts => Stage::Layouts,
         EmitKind::ThreadIr => Stage::Simplify,
         EmitKind::Legalized => Stage::Legalize,
-        EmitKind::Wgsl | EmitKind::Ptx | EmitKind::Code => Stage::Validate,
+        EmitKind::Wgsl | EmitKind::Ptx | EmitKind::Clif | EmitKind::Code => Stage::Validate,
     };
     let opts = CompileOptions {
         simplify: !args.no_simplify,
@@ -162,7 +178,7 @@ pub fn compile(args: &CompileArgs) -> CmdResult {
                     let _ = write!(out, "{k}");
                 }
             }
-            EmitKind::Wgsl | EmitKind::Ptx | EmitKind::Code => {
+            EmitKind::Wgsl | EmitKind::Ptx | EmitKind::Clif | EmitKind::Code => {
                 if let Some(k) = &compiled.artifact {
                     out.push_str(k.code.text());
                 }

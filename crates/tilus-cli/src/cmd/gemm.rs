@@ -9,7 +9,7 @@ use tilus_kernels::config::{GroupSize, QuantMode};
 use tilus_kernels::device::PreparedGemm;
 use tilus_kernels::plan::{A16WxPlan, KernelKind};
 use tilus_kernels::{host, quant};
-use tilus_runtime::{default_device, Device, InterpDevice, PtxInterpDevice, WgpuDevice};
+use tilus_runtime::{default_device, CpuDevice, Device, InterpDevice, PtxInterpDevice, WgpuDevice};
 
 use super::tune;
 
@@ -42,7 +42,7 @@ pub struct GemmArgs {
     /// Split K across this many blocks (combined in order with semaphores).
     #[arg(long, default_value_t = 1)]
     pub split_k: usize,
-    /// Where to run: `cuda`, `wgpu`, `ptx-interp` or `interp`; by default CUDA when a GPU
+    /// Where to run: `cuda`, `wgpu`, `cpu`, `ptx-interp` or `interp`; by default CUDA when a GPU
     /// is present, else wgpu when an adapter exists, else the interpreter (the choice is
     /// printed).
     #[arg(long)]
@@ -258,14 +258,16 @@ pub fn problem(args: &GemmArgs, has_mma: bool) -> Result<Problem, CliError> {
 
 /// The backends this build has, for `--backend`.
 pub const BACKENDS: &str = if cfg!(feature = "cuda") {
-    "`cuda` (an NVIDIA GPU through the CUDA driver), `wgpu` (WebGPU through wgpu), \
-     `ptx-interp` (our PTX on the CPU) and `interp` (the tile interpreter)"
+    "`cuda` (an NVIDIA GPU through the CUDA driver), `wgpu` (WebGPU through wgpu), `cpu` \
+     (native code from Cranelift), `ptx-interp` (our PTX on the CPU) and `interp` (the tile \
+     interpreter)"
 } else {
-    "`wgpu` (WebGPU through wgpu), `ptx-interp` (our PTX on the CPU) and `interp` (the tile \
-     interpreter); `cuda` needs a build with the `cuda` feature"
+    "`wgpu` (WebGPU through wgpu), `cpu` (native code from Cranelift), `ptx-interp` (our PTX \
+     on the CPU) and `interp` (the tile interpreter); `cuda` needs a build with the `cuda` \
+     feature"
 };
 
-/// Opens the device a command asked for: `cuda`, `wgpu`, `ptx-interp`, `interp`, or (none)
+/// Opens the device a command asked for: `cuda`, `wgpu`, `cpu`, `ptx-interp`, `interp`, or (none)
 /// the best available ([`default_device`]). Returns the device and a line saying which and
 /// why.
 pub fn open_device(backend: Option<&str>) -> Result<(Box<dyn Device>, String), CliError> {
@@ -274,6 +276,11 @@ pub fn open_device(backend: Option<&str>) -> Result<(Box<dyn Device>, String), C
             Box::new(InterpDevice::new()),
             "backend: interp (asked for)".into(),
         )),
+        Some("cpu") => {
+            let dev = CpuDevice::new();
+            let line = format!("backend: {} (asked for)", dev.info());
+            Ok((Box::new(dev), line))
+        }
         Some("ptx-interp") => {
             let dev = PtxInterpDevice::new();
             let line = format!("backend: {} (asked for)", dev.info());

@@ -39,7 +39,7 @@ pub struct LinearArgs {
     /// Where to write the output `[M, N]` (`.npy`, f32).
     #[arg(long)]
     output: PathBuf,
-    /// `cuda`, `wgpu`, `ptx-interp` or `interp` (default: the best available).
+    /// `cuda`, `wgpu`, `cpu`, `ptx-interp` or `interp` (default: the best available).
     #[arg(long)]
     backend: Option<String>,
 }

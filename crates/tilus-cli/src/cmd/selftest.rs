@@ -12,7 +12,7 @@ use super::{CliError, CmdResult};
 /// Arguments of `tilus selftest`.
 #[derive(Args, Debug)]
 pub struct SelftestArgs {
-    /// Where to run: `cuda`, `wgpu`, `ptx-interp` or `interp` (default: the best available).
+    /// Where to run: `cuda`, `wgpu`, `cpu`, `ptx-interp` or `interp` (default: the best available).
     #[arg(long)]
     backend: Option<String>,
     /// Run only the cases whose name contains this text.

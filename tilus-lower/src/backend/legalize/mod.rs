@@ -91,7 +91,7 @@ use tilus_ir::dtype::DType;
 
 use crate::error::LowerError;
 use crate::grid::GridExpr;
-use crate::target::{NativeF16, PtxCaps, WgslCaps};
+use crate::target::{CpuCaps, NativeF16, PtxCaps, WgslCaps};
 use crate::thread_ir::{
     Buffer, BufferId, BufferKind, ExprId, KernelBuilder, LocalId, Param, ParamKind, SharedId, Stmt,
     ThreadKernel, Ty, VarId,
@@ -159,6 +159,24 @@ impl Profile {
             exact_int_to_f32: true,
             warp_ops: true,
             async_copy: true,
+            subnormals: true,
+        }
+    }
+}
+
+impl Profile {
+    /// The CPU profile: conversions round to nearest even natively (x86 and AArch64 do),
+    /// subnormals are kept, copies are synchronous and there are no warp intrinsics (the
+    /// threads of a block run one after another).
+    pub fn cpu(caps: &CpuCaps) -> Profile {
+        Profile {
+            target: "cpu",
+            max_threads: caps.max_threads,
+            shared_bytes: caps.shared_bytes,
+            f16_native: NativeF16::default(),
+            exact_int_to_f32: true,
+            warp_ops: false,
+            async_copy: false,
             subnormals: true,
         }
     }
