@@ -23,7 +23,7 @@ use tilus_ir::text::parse_program;
 use tilus_ir::verify::{check_structure, verify};
 use tilus_lower::artifact::Code;
 use tilus_lower::pipeline::{compile, CompileOptions};
-use tilus_lower::target::{PtxArch, PtxCaps, Target, WgslCaps};
+use tilus_lower::target::{CpuCaps, PtxArch, PtxCaps, Target, WgslCaps};
 
 /// Bytes of input a harness looks at; the rest is ignored.
 pub const MAX_INPUT: usize = 16 * 1024;
@@ -223,9 +223,10 @@ pub fn dtype_codec(data: &[u8]) {
 }
 
 /// The targets [`lower`] compiles for.
-fn targets() -> [Target; 3] {
+fn targets() -> [Target; 4] {
     [
         Target::Wgsl(WgslCaps::default()),
+        Target::Cpu(CpuCaps::default()),
         Target::Ptx(PtxCaps::default()),
         Target::Ptx(PtxCaps {
             arch: PtxArch::Sm90,
@@ -235,7 +236,8 @@ fn targets() -> [Target; 3] {
 }
 
 /// Lowering: parse and verify, then compile the first [`MAX_KERNELS`] kernels for WGSL
-/// (validated by naga inside the pipeline) and PTX for sm_80 and sm_90.
+/// (validated by naga inside the pipeline), the CPU (CLIF parsed back and checked by
+/// Cranelift's verifier inside the pipeline) and PTX for sm_80 and sm_90.
 ///
 /// Invariants: compilation returns a result (never panics); emitted PTX is read by the
 /// independent PTX interpreter's parser, and names the kernel's entry point.
