@@ -9,14 +9,16 @@
 //!   CUDA driver API (libcuda, opened at run time); runs [`Kernel::Compiled`] with PTX code.
 //! - [`PtxInterpDevice`] (`backend = "ptx-interp"`): the PTX we emit, run on the CPU by
 //!   `tilus-ptx`; runs [`Kernel::Compiled`] with PTX code, as the CUDA device would.
+//! - [`CpuDevice`] (`backend = "cpu"`): native code from Cranelift on host memory, blocks in
+//!   parallel on all cores; runs [`Kernel::Compiled`] with CPU code.
 //! - [`InterpDevice`] (`backend = "interp"`): the tile interpreter on host memory; runs
 //!   [`Kernel::Tile`] — a verified tile-IR program and a kernel name. It is the reference
 //!   semantics and is always available.
 //!
 //! Each device runs the kernel kind it understands and answers
 //! [`RuntimeError::WrongKernelKind`] for the others. [`default_device`] picks CUDA (with the
-//! `cuda` feature, when a driver and a GPU exist), else wgpu when an adapter exists, else
-//! the interpreter, and says why.
+//! `cuda` feature, when a driver and a GPU exist), else wgpu on a hardware adapter, else the
+//! CPU backend (or a software wgpu adapter when it measured faster), and says why.
 //!
 //! Launches are asynchronous where the device is ([`Device::synchronize`] waits);
 //! [`Device::download`] always returns the bytes after all earlier work. The target-neutral
@@ -24,6 +26,7 @@
 //! grid, workspace sizes) is [`bind`], shared by the compiled-code devices.
 
 pub mod bind;
+mod choose;
 mod cpu;
 #[cfg(feature = "cuda")]
 mod cuda;
@@ -345,9 +348,11 @@ impl fmt::Debug for ChosenDevice {
 }
 
 /// The best available device: with the `cuda` feature a CUDA GPU (device 0) when the driver
-/// opens one, else wgpu when an adapter exists, else the tile interpreter.
+/// opens one, else wgpu on a hardware adapter, else the CPU backend — or a software wgpu
+/// adapter (lavapipe) when a probe measured it faster than the CPU backend on this machine
+/// (measured once, the verdict stored in the cache directory).
 ///
-/// `TILUS_DEVICE=wgpu|interp|ptx-interp` (and `cuda` with the feature) forces one; a forced
+/// `TILUS_DEVICE=wgpu|cpu|interp|ptx-interp` (and `cuda` with the feature) forces one; a forced
 /// device that cannot be opened is an error (unforced, the choice falls through and says
 /// why).
 pub fn default_device() -> Result<ChosenDevice, RuntimeError> {
@@ -356,6 +361,10 @@ pub fn default_device() -> Result<ChosenDevice, RuntimeError> {
         Some("interp") => Ok(ChosenDevice {
             device: Box::new(InterpDevice::new()),
             reason: "interp: forced by TILUS_DEVICE=interp".to_string(),
+        }),
+        Some("cpu") => Ok(ChosenDevice {
+            device: Box::new(CpuDevice::new()),
+            reason: "cpu: forced by TILUS_DEVICE=cpu".to_string(),
         }),
         Some("ptx-interp") => Ok(ChosenDevice {
             device: Box::new(PtxInterpDevice::new()),
@@ -381,9 +390,9 @@ pub fn default_device() -> Result<ChosenDevice, RuntimeError> {
         Some(other) if !other.is_empty() => Err(RuntimeError::BadConfig(format!(
             "TILUS_DEVICE={other:?}: expected {}",
             if cfg!(feature = "cuda") {
-                "`cuda`, `wgpu`, `ptx-interp` or `interp`"
+                "`cuda`, `wgpu`, `cpu`, `ptx-interp` or `interp`"
             } else {
-                "`wgpu`, `ptx-interp` or `interp`"
+                "`wgpu`, `cpu`, `ptx-interp` or `interp`"
             }
         ))),
         _ => {
@@ -401,16 +410,23 @@ pub fn default_device() -> Result<ChosenDevice, RuntimeError> {
             #[cfg(not(feature = "cuda"))]
             let no_cuda = String::new();
             match WgpuDevice::new() {
-                Ok(dev) => {
-                    let reason = format!("wgpu: {no_cuda}an adapter exists; {}", dev.info());
+                Ok(dev) if !dev.info().software => {
+                    let reason = format!("wgpu: {no_cuda}a GPU adapter exists; {}", dev.info());
                     Ok(ChosenDevice {
                         device: Box::new(dev),
                         reason,
                     })
                 }
+                Ok(dev) => {
+                    let (device, reason) = choose::cpu_or_software_wgpu(dev);
+                    Ok(ChosenDevice {
+                        device,
+                        reason: format!("{no_cuda}{reason}"),
+                    })
+                }
                 Err(e) => Ok(ChosenDevice {
-                    device: Box::new(InterpDevice::new()),
-                    reason: format!("interp: {no_cuda}wgpu is not available ({e})"),
+                    device: Box::new(CpuDevice::new()),
+                    reason: format!("cpu: {no_cuda}no GPU (wgpu is not available: {e})"),
                 }),
             }
         }

@@ -59,6 +59,31 @@ pub struct BenchGemmArgs {
     /// SIMT tile `TN,TK,RN,KS` (see `tilus gemm --help`).
     #[arg(long)]
     simt: Option<String>,
+    /// On `--backend cpu`, also time the tile interpreter on the first weight type (one
+    /// run; seconds at the default shape). `--interp-baseline=false` skips it.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    interp_baseline: bool,
+}
+
+/// The `GemmArgs` of one CPU baseline run of weight type `w` at `m`.
+fn cpu_gemm_args(args: &BenchGemmArgs, m: usize, w: &str) -> GemmArgs {
+    GemmArgs {
+        m,
+        n: args.n,
+        k: args.k,
+        wtype: w.to_string(),
+        act: args.act.clone(),
+        group_size: args.group_size.clone(),
+        asym: false,
+        split_k: 1,
+        backend: None,
+        seed: 1,
+        kernel: args.kernel.clone(),
+        simt: args.simt.clone(),
+        tune: "off".into(),
+        compare: false,
+        save: None,
+    }
 }
 
 /// Times the hand-written GEMV for weight type `w` on the SIMT buffers: `(dtype, kernel
@@ -138,6 +163,7 @@ pub fn gemm(args: &BenchGemmArgs) -> CmdResult {
             repeats: args.repeats,
             kernel: args.kernel.clone(),
             simt: args.simt.clone(),
+            interp_baseline: args.interp_baseline,
         };
         &suite
     } else {
@@ -199,6 +225,44 @@ fn bench_m(
             }
             None => None,
         };
+    // On the CPU: a plain f32 GEMM in Rust (numpy-class) and the tile interpreter running
+    // the first weight type's kernel, both in this run.
+    let mut cpu_base: Option<(f64, Option<f64>)> = None;
+    if backend == "cpu" {
+        let f32_us = super::bench_cpu::f32_gemm_us(m, args.n, args.k, args.warmup, args.repeats);
+        let _ = writeln!(
+            out,
+            "{:<9} time {:>10.1} us  weights {:>8.2} MB  (f32 GEMV/GEMM in plain Rust, all cores)",
+            "f32-rust",
+            f32_us,
+            (args.n * args.k * 4) as f64 / 1e6
+        );
+        lines.push(format!(
+            "bench: backend=cpu kernel=f32_rust m={m} k={} n={} time_us={f32_us:.1}",
+            args.k, args.n
+        ));
+        let first = wtypes
+            .iter()
+            .find(|w| DType::parse(w).ok() != Some(DType::F16));
+        let interp = match (first, args.interp_baseline) {
+            (Some(w), true) => {
+                let ga = cpu_gemm_args(args, m, w);
+                let us = super::bench_cpu::interp_us(&ga)?;
+                let _ = writeln!(
+                    out,
+                    "{:<9} time {:>10.1} us  (the tile interpreter, {w}, one run)",
+                    "interp", us
+                );
+                lines.push(format!(
+                    "bench: backend=interp wtype={w} m={m} k={} n={} time_us={us:.1}",
+                    args.k, args.n
+                ));
+                Some(us)
+            }
+            _ => None,
+        };
+        cpu_base = Some((f32_us, interp));
+    }
     // The hand-written WGSL GEMVs (a16w16, a16w4), timed on the same buffers, first.
     let mut handwritten: Vec<(DType, String, f64)> = Vec::new();
     for w in ["f16", "u4"] {
@@ -275,8 +339,14 @@ fn bench_m(
             format!(" pct_copy_bw={:.1}", 100.0 * gbps / c)
         });
         let cublas = vendor_us.map_or(String::new(), |v| format!(" vs_cublas={:.2}", v / us));
+        let cpu = cpu_base.map_or(String::new(), |(f, i)| {
+            let interp = i.map_or(String::new(), |i| {
+                format!(" speedup_vs_interp={:.1}", i / us)
+            });
+            format!(" speedup_vs_f32_rust={:.3}{interp}", f / us)
+        });
         lines.push(format!(
-            "bench: backend={backend} wtype={w} m={} k={} n={} time_us={us:.1} gbps={gbps:.2}{bw}{cublas} speedup_vs_f16={speedup:.2} {vs}",
+            "bench: backend={backend} wtype={w} m={} k={} n={} time_us={us:.1} gbps={gbps:.2}{bw}{cublas}{cpu} speedup_vs_f16={speedup:.2} {vs}",
             m, args.k, args.n
         ));
     }

@@ -2,6 +2,7 @@
 //! [`CliError`] whose `Display` is the whole message (possibly several lines).
 
 pub mod bench;
+mod bench_cpu;
 pub mod cache;
 pub mod compile;
 pub mod dtype;
