@@ -12,23 +12,61 @@ use tilus_lower::pipeline::{compile, CompileOptions};
 use tilus_lower::target::{CpuCaps, Target};
 use tilus_runtime::{CpuDevice, Device, Kernel, LaunchArg};
 
+/// The corpus with SIMD lanes (4 threads per iteration where control flow agrees) and
+/// with scalar thread loops only: both bit-exact.
 #[test]
 fn corpus_on_the_cpu_matches_the_tile_interpreter() {
-    let mut dev = CpuDevice::new();
-    let mut failures = Vec::new();
-    let mut n = 0;
-    for case in cases().expect("the corpus builds") {
-        let r = check_case(&mut dev, &case).expect("runs");
-        n += 1;
-        if !r.passed || !r.exact {
-            failures.push(format!(
-                "{}: exact={} max_rel={:e} {:?}",
-                r.name, r.exact, r.max_rel, r.error
-            ));
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    for lanes in [4, 1] {
+        let mut dev = CpuDevice::with_options(threads, lanes);
+        let mut failures = Vec::new();
+        let mut n = 0;
+        for case in cases().expect("the corpus builds") {
+            let r = check_case(&mut dev, &case).expect("runs");
+            n += 1;
+            if !r.passed || !r.exact {
+                failures.push(format!(
+                    "{}: exact={} max_rel={:e} {:?}",
+                    r.name, r.exact, r.max_rel, r.error
+                ));
+            }
         }
+        assert!(n > 100, "the corpus has {n} cases");
+        assert!(
+            failures.is_empty(),
+            "lanes={lanes}:\n{}",
+            failures.join("\n")
+        );
     }
-    assert!(n > 100, "the corpus has {n} cases");
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The a16wX SIMT kernel, the CPU's GEMV, runs in SIMD lanes (it would silently fall back
+/// to scalar loops if an operation lost its lane-wise form).
+#[test]
+fn the_simt_gemv_is_vectorized() {
+    let case = cases()
+        .expect("the corpus builds")
+        .into_iter()
+        .find(|c| c.function.name.starts_with("a16wx_simt"))
+        .expect("a SIMT case");
+    let verified = verify(tilus_ir::program::Program {
+        functions: vec![case.function.clone()],
+    })
+    .expect("verifies");
+    let a = compile(
+        &verified,
+        &case.function.name,
+        &Target::Cpu(CpuCaps::default()),
+        &CompileOptions::default(),
+    )
+    .expect("compiles")
+    .artifact
+    .expect("has code");
+    let clif = &a.cpu().expect("CPU code").clif;
+    assert!(
+        clif.contains("f32x4"),
+        "no f32x4 arithmetic in the SIMT GEMV"
+    );
 }
 
 fn cpu_artifact(src: &str, name: &str) -> tilus_lower::artifact::Artifact {

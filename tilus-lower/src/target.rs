@@ -28,15 +28,19 @@ pub struct CpuCaps {
     pub max_threads: u32,
     /// Bytes of shared memory per block.
     pub shared_bytes: u32,
+    /// Threads run together in 128-bit SIMD lanes where their control flow agrees: 4, or 1
+    /// for scalar thread loops only.
+    pub lanes: u32,
 }
 
 impl Default for CpuCaps {
     /// 1024 threads and 228 KiB of shared memory per block (the largest GPU limits, so any
-    /// kernel written for a GPU compiles).
+    /// kernel written for a GPU compiles), 4 SIMD lanes.
     fn default() -> Self {
         CpuCaps {
             max_threads: 1024,
             shared_bytes: 228 * 1024,
+            lanes: 4,
         }
     }
 }

@@ -90,9 +90,11 @@ impl DeviceInfo {
         match self.backend {
             "wgpu" => Some(Target::Wgsl(self.wgsl_caps())),
             "cuda" | "ptx-interp" => self.ptx_caps().map(Target::Ptx),
+            // The CPU device reports its SIMD lanes (threads run together) as its subgroup.
             "cpu" => Some(Target::Cpu(CpuCaps {
                 max_threads: self.max_invocations,
                 shared_bytes: self.max_workgroup_storage,
+                lanes: self.subgroup_size.unwrap_or(1),
             })),
             _ => None,
         }

@@ -64,10 +64,10 @@ impl Gen<'_, '_> {
         let ty = self.cell_ty[cell as usize];
         let v = match self.mode {
             Mode::Region => self.b.use_var(self.cell_var[cell as usize]),
-            Mode::Frame(f) => self
-                .b
-                .ins()
-                .load(clif_type(ty)?, self.trusted, f, 4 * cell as i32),
+            Mode::Frame(f) => {
+                let (a, o) = self.cell_at(f, cell);
+                self.b.ins().load(clif_type(ty)?, self.trusted, a, o)
+            }
         };
         Ok((v, ty))
     }
@@ -130,8 +130,14 @@ impl Gen<'_, '_> {
                 (self.b.ins().fma(a.0, b.0, c.0), Ty::F32)
             }
             Expr::Cast(t, a) => {
+                let nonneg = self.nonneg_i32(a);
                 let a = self.operand(a)?;
-                (self.cast(t, a)?, t)
+                if nonneg && a.1 == Ty::U32 && t == Ty::F32 {
+                    // A u32 below 2^31 converts like an i32 (one instruction on x86).
+                    (self.b.ins().fcvt_from_sint(types::F32, a.0), t)
+                } else {
+                    (self.cast(t, a)?, t)
+                }
             }
             Expr::Bitcast(t, a) => {
                 let (v, from) = self.operand(a)?;
@@ -148,6 +154,27 @@ impl Gen<'_, '_> {
             Expr::Decode(d, _) => return Err(unsupported(format!("decode<{}>", d.name()))),
             Expr::Encode(d, _) => return Err(unsupported(format!("encode<{}>", d.name()))),
         })
+    }
+
+    /// Whether `e` is an integer provably in `0 ..= i32::MAX`: a mask by such a constant,
+    /// a logical right shift by at least one, or such a constant.
+    pub(super) fn nonneg_i32(&self, e: ExprId) -> bool {
+        let small = |x: ExprId| match self.k.exprs.try_get(x) {
+            Some(Expr::Const(Const::U32(c))) => *c <= i32::MAX as u32,
+            Some(Expr::Const(Const::I32(c))) => *c >= 0,
+            _ => false,
+        };
+        match self.k.exprs.try_get(e) {
+            Some(Expr::Binary(BinaryOp::And, a, b)) => small(*a) || small(*b),
+            Some(Expr::Binary(BinaryOp::Shr, a, b)) => {
+                self.k.ty(*a) == Some(Ty::U32)
+                    && matches!(
+                        self.k.exprs.try_get(*b),
+                        Some(Expr::Const(Const::U32(1..=31) | Const::I32(1..=31)))
+                    )
+            }
+            _ => small(e),
+        }
     }
 
     fn constant(&mut self, c: Const) -> R<Value> {

@@ -57,7 +57,6 @@ pub(super) struct Gen<'k, 'f> {
     pub cell_var: Vec<Variable>,
     /// The kernel has barriers: cells live in frames between thread loops.
     pub framed: bool,
-    pub frame_bytes: u32,
     pub mode: Mode,
     /// The current thread index (`i32`).
     pub tid: Value,
@@ -79,6 +78,8 @@ pub(super) struct Gen<'k, 'f> {
     pub trusted: MemFlagsData,
     /// Flags without guarantees (bitcasts).
     pub plain: MemFlagsData,
+    /// Threads per SIMD iteration (1: scalar thread loops only).
+    pub lanes: u32,
 }
 
 /// The Cranelift type of a register type.
@@ -94,7 +95,7 @@ pub(super) fn clif_type(t: Ty) -> R<Type> {
     }
 }
 
-pub(super) fn generate(k: &ThreadKernel, bindings: &Bindings) -> R<Output> {
+pub(super) fn generate(k: &ThreadKernel, bindings: &Bindings, lanes: u32) -> R<Output> {
     let cells = CellMap::of(k)?;
     let mut cell_ty = vec![Ty::I32; cells.total as usize];
     for (h, v) in k.vars.iter() {
@@ -187,7 +188,6 @@ pub(super) fn generate(k: &ThreadKernel, bindings: &Bindings) -> R<Output> {
         cell_ty,
         cell_var,
         framed,
-        frame_bytes,
         mode: Mode::Region,
         tid: zero,
         frames_ptr,
@@ -201,6 +201,7 @@ pub(super) fn generate(k: &ThreadKernel, bindings: &Bindings) -> R<Output> {
         libcalls: HashMap::new(),
         trusted,
         plain,
+        lanes,
     };
     g.block_level(&k.body)?;
     let ok = g.b.ins().iconst(types::I32, i64::from(status::OK));
@@ -282,11 +283,22 @@ impl Gen<'_, '_> {
         f
     }
 
-    /// The frame address of thread `tid` (an `i32`).
-    fn frame_of(&mut self, tid: Value) -> Value {
+    /// Where thread `tid`'s cells start. Frames are cell-major (cell `c` of thread `t` is
+    /// word `c · num_threads + t`), so the cells of neighbouring threads are adjacent and
+    /// SIMD lanes load and store them as one vector.
+    pub(super) fn frame_of(&mut self, tid: Value) -> Value {
         let t = self.b.ins().uextend(types::I64, tid);
-        let off = self.b.ins().imul_imm_u(t, i64::from(self.frame_bytes));
+        let off = self.b.ins().ishl_imm_u(t, 2);
         self.b.ins().iadd(self.frames_ptr, off)
+    }
+
+    /// The address of cell `cell` from a thread's frame start: a base and an offset.
+    pub(super) fn cell_at(&mut self, frame: Value, cell: u32) -> (Value, i32) {
+        let off = 4 * i64::from(cell) * i64::from(self.k.num_threads);
+        match i32::try_from(off) {
+            Ok(o) => (frame, o),
+            Err(_) => (self.b.ins().iadd_imm_s(frame, off), 0),
+        }
     }
 
     /// Runs `body` once per thread, `tid` from `first` to `num_threads - 1`, with the thread
@@ -326,6 +338,20 @@ impl Gen<'_, '_> {
         }
         let t = touched(self.k, &self.cells, stmts)?;
         let live: BTreeSet<u32> = t.reads.union(&t.writes).copied().collect();
+        if self.lanes == super::vector::LANES
+            && self.k.num_threads.is_multiple_of(super::vector::LANES)
+        {
+            // Cells loaded from the frames hold each thread's own value.
+            let initial: Vec<u32> = if self.framed {
+                live.iter().copied().collect()
+            } else {
+                Vec::new()
+            };
+            if let Some(plan) = super::vector::plan(self.k, &self.cells, stmts, &initial)? {
+                self.mode = Mode::Region;
+                return self.vector_region(stmts, plan, &live, &t.writes);
+            }
+        }
         self.thread_loop(0, |g| {
             g.mode = Mode::Region;
             let frame = if g.framed {
@@ -337,7 +363,10 @@ impl Gen<'_, '_> {
             for &c in &live {
                 let ty = clif_type(g.cell_ty[c as usize])?;
                 let v = match frame {
-                    Some(f) => g.b.ins().load(ty, g.trusted, f, 4 * c as i32),
+                    Some(f) => {
+                        let (a, o) = g.cell_at(f, c);
+                        g.b.ins().load(ty, g.trusted, a, o)
+                    }
                     None => g.zero(ty),
                 };
                 g.b.def_var(g.cell_var[c as usize], v);
@@ -346,7 +375,8 @@ impl Gen<'_, '_> {
             if let Some(f) = frame {
                 for &c in &t.writes {
                     let v = g.b.use_var(g.cell_var[c as usize]);
-                    g.b.ins().store(g.trusted, v, f, 4 * c as i32);
+                    let (a, o) = g.cell_at(f, c);
+                    g.b.ins().store(g.trusted, v, a, o);
                 }
             }
             Ok(())
@@ -472,7 +502,8 @@ impl Gen<'_, '_> {
         self.thread_loop(0, |g| {
             let tid = g.tid;
             let f = g.frame_of(tid);
-            g.b.ins().store(g.trusted, v, f, 4 * cell as i32);
+            let (a, o) = g.cell_at(f, cell);
+            g.b.ins().store(g.trusted, v, a, o);
             Ok(())
         })?;
         self.block_level(body)?;

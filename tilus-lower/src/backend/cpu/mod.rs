@@ -40,6 +40,8 @@ pub mod status;
 mod exprs;
 mod gen;
 mod stmts;
+mod vector;
+mod vstmts;
 
 use serde::{Deserialize, Serialize};
 
@@ -80,7 +82,7 @@ pub fn emit_cpu(kernel: &ThreadKernel, caps: &CpuCaps) -> Result<Artifact, Lower
         });
     }
     let bindings = Bindings::of(kernel);
-    let out = gen::generate(kernel, &bindings)?;
+    let out = gen::generate(kernel, &bindings, caps.lanes)?;
     Ok(Artifact {
         name: kernel.name.clone(),
         code: Code::Cpu(CpuModule {

@@ -30,7 +30,7 @@ impl Gen<'_, '_> {
 
     /// Writes `v` into a cell, keeping the low bits of the cell's dtype (sub-word slots
     /// wrap like the thread IR's stores).
-    fn write_cell(&mut self, cell: u32, v: Value, bits: u32, signed: bool) -> R<()> {
+    pub(super) fn write_cell(&mut self, cell: u32, v: Value, bits: u32, signed: bool) -> R<()> {
         let ty = self.cell_ty[cell as usize];
         let v = if ty.is_int() && bits < 32 {
             if signed {
@@ -58,7 +58,7 @@ impl Gen<'_, '_> {
     }
 
     /// Bits and signedness of the slots of a local array.
-    fn slot_format(&self, r: LocalRef) -> R<(u32, bool)> {
+    pub(super) fn slot_format(&self, r: LocalRef) -> R<(u32, bool)> {
         let a = self
             .k
             .locals
@@ -82,7 +82,7 @@ impl Gen<'_, '_> {
 
     /// The address of element `index` of `m`'s space, after checking that elements
     /// `index .. index + width` lie inside it.
-    fn address(&mut self, m: MemRef, index: Value, width: u32) -> R<Value> {
+    pub(super) fn address(&mut self, m: MemRef, index: Value, width: u32) -> R<Value> {
         let dtype = self
             .k
             .space_dtype(m.space)

@@ -95,6 +95,12 @@ impl CpuDevice {
 
     /// A CPU device running blocks on `threads` worker threads (at least 1).
     pub fn with_threads(threads: usize) -> Self {
+        Self::with_options(threads, CpuCaps::default().lanes)
+    }
+
+    /// A CPU device with `threads` workers whose kernels run `lanes` threads per SIMD
+    /// iteration (4, or 1 for scalar code only).
+    pub fn with_options(threads: usize, lanes: u32) -> Self {
         let caps = CpuCaps::default();
         CpuDevice {
             info: DeviceInfo {
@@ -108,7 +114,8 @@ impl CpuDevice {
                 software: true,
                 shader_f16: false,
                 timestamps: false,
-                subgroup_size: None,
+                // Threads that run together: the SIMD lanes of the generated code.
+                subgroup_size: Some(if lanes == 4 { 4 } else { 1 }),
                 max_workgroup_storage: caps.shared_bytes,
                 max_invocations: caps.max_threads,
                 f16_native: Default::default(),

@@ -1,0 +1,470 @@
+//! Statements of a vector region (see [`super::vector`]): uniform ones as in the scalar
+//! loop, varying ones lane-wise, memory accesses at varying addresses lane by lane.
+
+use std::collections::{BTreeSet, HashMap};
+
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{types, AtomicRmwOp, InstBuilder, Value};
+
+use super::gen::{clif_type, Gen, R};
+use super::vector::{Plan, Wide, LANES, V};
+use crate::error::LowerError;
+use crate::thread_ir::{AtomicOp, ExprId, LocalRef, MemRef, Space as MemSpace, Stmt, Ty};
+
+impl Gen<'_, '_> {
+    /// A barrier-free stretch as a thread loop over groups of [`LANES`] threads.
+    pub(super) fn vector_region(
+        &mut self,
+        stmts: &[Stmt],
+        plan: Plan,
+        live: &BTreeSet<u32>,
+        written: &BTreeSet<u32>,
+    ) -> R<()> {
+        let counter = self.b.declare_var(types::I32);
+        let zero = self.b.ins().iconst(types::I32, 0);
+        self.b.def_var(counter, zero);
+        let (header, inner, exit) = (
+            self.b.create_block(),
+            self.b.create_block(),
+            self.b.create_block(),
+        );
+        self.b.ins().jump(header, &[]);
+        self.b.switch_to_block(header);
+        let t = self.b.use_var(counter);
+        let more =
+            self.b
+                .ins()
+                .icmp_imm_s(IntCC::UnsignedLessThan, t, i64::from(self.k.num_threads));
+        self.b.ins().brif(more, inner, &[], exit, &[]);
+        self.b.switch_to_block(inner);
+        // Lane l is thread t + l.
+        let base = self.b.ins().splat(types::I32X4, t);
+        let mut lanes = self.b.ins().iconst(types::I32, 0);
+        let mut iota = self.b.ins().splat(types::I32X4, lanes);
+        for l in 1..LANES {
+            lanes = self.b.ins().iconst(types::I32, i64::from(l));
+            iota = self.b.ins().insertlane(iota, lanes, l as u8);
+        }
+        let tid = self.b.ins().iadd(base, iota);
+        let frame = if self.framed {
+            Some(self.frame_of(t))
+        } else {
+            None
+        };
+        // Frames may be only 4-byte aligned.
+        let unaligned = cranelift_codegen::ir::MemFlagsData::new().with_notrap();
+        let mut var = vec![None; self.cells.total as usize];
+        for &c in live {
+            let ty = self.cell_ty[c as usize];
+            if plan.varying_cell[c as usize] {
+                let v = self.b.declare_var(wide(ty));
+                let init = match frame {
+                    Some(f) => {
+                        let (a, o) = self.cell_at(f, c);
+                        self.b.ins().load(wide(ty), unaligned, a, o)
+                    }
+                    None => self.wzero(ty),
+                };
+                self.b.def_var(v, init);
+                var[c as usize] = Some(v);
+            } else if frame.is_some() {
+                return Err(LowerError::Internal(
+                    "a frame cell planned as uniform".into(),
+                ));
+            } else {
+                let ct = clif_type(ty)?;
+                let z = self.zero(ct);
+                self.b.def_var(self.cell_var[c as usize], z);
+            }
+        }
+        let mut w = Wide {
+            plan,
+            var,
+            tid,
+            cache: HashMap::new(),
+        };
+        self.tid = t;
+        self.wstmts(&mut w, stmts)?;
+        if let Some(f) = frame {
+            for &c in written {
+                let Some(var) = w.var[c as usize] else {
+                    return Err(LowerError::Internal("a frame cell without lanes".into()));
+                };
+                let v = self.b.use_var(var);
+                let (a, o) = self.cell_at(f, c);
+                self.b.ins().store(unaligned, v, a, o);
+            }
+        }
+        let t = self.b.use_var(counter);
+        let next = self.b.ins().iadd_imm_s(t, i64::from(LANES));
+        self.b.def_var(counter, next);
+        self.b.ins().jump(header, &[]);
+        self.b.switch_to_block(exit);
+        Ok(())
+    }
+
+    fn wstmts(&mut self, w: &mut Wide, stmts: &[Stmt]) -> R<()> {
+        for s in stmts {
+            self.cache.clear();
+            w.cache.clear();
+            self.wstmt(w, s)?;
+        }
+        self.cache.clear();
+        w.cache.clear();
+        Ok(())
+    }
+
+    /// Writes a value into a cell, keeping the low `bits` bits of integers.
+    fn wwrite(&mut self, w: &mut Wide, cell: u32, v: V, t: Ty, bits: u32, signed: bool) -> R<()> {
+        let ty = self.cell_ty[cell as usize];
+        match (w.var[cell as usize], v) {
+            (Some(var), v) => {
+                let mut x = self.widen(v, t);
+                if wide(t) != wide(ty) {
+                    x = self.b.ins().bitcast(wide(ty), lane_flags(), x);
+                }
+                if ty.is_int() && bits < 32 {
+                    if signed {
+                        let s = self.b.ins().ishl_imm_u(x, i64::from(32 - bits));
+                        x = self.b.ins().sshr_imm_u(s, i64::from(32 - bits));
+                    } else {
+                        let m = self.b.ins().iconst(types::I32, ((1u64 << bits) - 1) as i64);
+                        let m = self.b.ins().splat(types::I32X4, m);
+                        x = self.b.ins().band(x, m);
+                    }
+                }
+                self.b.def_var(var, x);
+                Ok(())
+            }
+            (None, V::S(s)) => self.write_cell(cell, s, bits, signed),
+            (None, V::W(_)) => Err(LowerError::Internal(
+                "a varying value written to a uniform cell".into(),
+            )),
+        }
+    }
+
+    /// Lane `l` of a value as a scalar (bool masks become `i8` truth values).
+    fn lane(&mut self, v: V, t: Ty, l: u32) -> Value {
+        match v {
+            V::S(s) => s,
+            V::W(x) => {
+                let s = self.b.ins().extractlane(x, l as u8);
+                if t == Ty::Bool {
+                    self.b.ins().icmp_imm_s(IntCC::NotEqual, s, 0)
+                } else {
+                    s
+                }
+            }
+        }
+    }
+
+    fn wstmt(&mut self, w: &mut Wide, s: &Stmt) -> R<()> {
+        match s {
+            Stmt::Assign { var, value } => {
+                let (v, t) = self.weval(w, *value)?;
+                let c = self.cells.var(*var)?;
+                self.wwrite(w, c, v, t, 32, false)
+            }
+            Stmt::SetLocal { dst, value } => {
+                let (v, t) = self.weval(w, *value)?;
+                let (bits, signed) = self.slot_format(*dst)?;
+                let c = self.cells.at(*dst, 0)?;
+                self.wwrite(w, c, v, t, bits, signed)
+            }
+            Stmt::Load {
+                dst,
+                src,
+                width,
+                mask,
+            } => self.wload(w, *dst, *src, *width, *mask),
+            Stmt::Store {
+                dst,
+                src,
+                width,
+                mask,
+            } => self.wstore(w, *dst, *src, *width, *mask),
+            Stmt::View { dst, src } => {
+                let n = self.cells.len(*src);
+                if n != self.cells.len(*dst) {
+                    return Err(LowerError::Unsupported {
+                        inst: "a view between arrays of different word counts".into(),
+                        reason: "word-legal views copy whole 32-bit words".into(),
+                    });
+                }
+                let mut vals = Vec::with_capacity(n as usize);
+                for i in 0..n {
+                    let c = self.cells.slot(*src, i)?;
+                    let t = self.cell_ty[c as usize];
+                    vals.push(match w.var[c as usize] {
+                        Some(v) => (V::W(self.b.use_var(v)), t),
+                        None => (V::S(self.b.use_var(self.cell_var[c as usize])), t),
+                    });
+                }
+                for (i, (v, t)) in vals.into_iter().enumerate() {
+                    let c = self.cells.slot(*dst, i as u32)?;
+                    let v = match (v, w.var[c as usize].is_some()) {
+                        // A uniform destination gets a uniform word, reinterpreted.
+                        (V::S(s), false) => {
+                            let want = clif_type(self.cell_ty[c as usize])?;
+                            let have = self.b.func.dfg.value_type(s);
+                            V::S(if want == have {
+                                s
+                            } else {
+                                self.b.ins().bitcast(want, MemFlagsPlain::new(), s)
+                            })
+                        }
+                        (v, _) => v,
+                    };
+                    self.wwrite(w, c, v, t, 32, false)?;
+                }
+                Ok(())
+            }
+            Stmt::Atomic { op, dst, value } => {
+                let (idx, it) = self.weval(w, dst.index)?;
+                let (v, vt) = self.weval(w, *value)?;
+                if let (V::S(i), V::S(x)) = (idx, v) {
+                    return self.atomic_lane(*op, *dst, i, x);
+                }
+                for l in 0..LANES {
+                    let i = self.lane(idx, it, l);
+                    let x = self.lane(v, vt, l);
+                    self.atomic_lane(*op, *dst, i, x)?;
+                }
+                Ok(())
+            }
+            Stmt::For {
+                var,
+                start,
+                end,
+                step,
+                body,
+            } => {
+                // Uniform bounds (the plan requires them): one loop for the four lanes.
+                let (lo, _) = self.eval(*start)?;
+                let (hi, _) = self.eval(*end)?;
+                let (st, _) = self.eval(*step)?;
+                let ok = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThan, st, 0);
+                self.check(ok, super::status::BAD_STEP);
+                let (lo, hi, st) = (
+                    self.b.ins().sextend(types::I64, lo),
+                    self.b.ins().sextend(types::I64, hi),
+                    self.b.ins().sextend(types::I64, st),
+                );
+                let cell = self.cells.var(*var)?;
+                let counter = self.b.declare_var(types::I64);
+                self.b.def_var(counter, lo);
+                let (header, inner, exit) = (
+                    self.b.create_block(),
+                    self.b.create_block(),
+                    self.b.create_block(),
+                );
+                self.b.ins().jump(header, &[]);
+                self.b.switch_to_block(header);
+                let cur = self.b.use_var(counter);
+                let more = self.b.ins().icmp(IntCC::SignedLessThan, cur, hi);
+                self.b.ins().brif(more, inner, &[], exit, &[]);
+                self.b.switch_to_block(inner);
+                let next = self.b.ins().iadd(cur, st);
+                self.b.def_var(counter, next);
+                let v = self.b.ins().ireduce(types::I32, cur);
+                self.wwrite(w, cell, V::S(v), Ty::I32, 32, false)?;
+                self.wstmts(w, body)?;
+                self.b.ins().jump(header, &[]);
+                self.b.switch_to_block(exit);
+                Ok(())
+            }
+            Stmt::If {
+                cond,
+                then_body,
+                else_body,
+            } => {
+                let (c, _) = self.eval(*cond)?;
+                let (then_b, else_b, merge) = (
+                    self.b.create_block(),
+                    self.b.create_block(),
+                    self.b.create_block(),
+                );
+                self.b.ins().brif(c, then_b, &[], else_b, &[]);
+                self.b.switch_to_block(then_b);
+                self.wstmts(w, then_body)?;
+                self.b.ins().jump(merge, &[]);
+                self.b.switch_to_block(else_b);
+                self.wstmts(w, else_body)?;
+                self.b.ins().jump(merge, &[]);
+                self.b.switch_to_block(merge);
+                Ok(())
+            }
+            other => Err(LowerError::Internal(format!(
+                "the vector plan admitted {other:?}"
+            ))),
+        }
+    }
+
+    fn atomic_lane(&mut self, op: AtomicOp, dst: MemRef, index: Value, v: Value) -> R<()> {
+        let addr = self.address(dst, index, 1)?;
+        match dst.space {
+            MemSpace::Global(_) => {
+                let rmw = match op {
+                    AtomicOp::And => AtomicRmwOp::And,
+                    AtomicOp::Or => AtomicRmwOp::Or,
+                };
+                self.b
+                    .ins()
+                    .atomic_rmw(types::I32, self.trusted, rmw, addr, v);
+            }
+            MemSpace::Shared(_) => {
+                let old = self.b.ins().load(types::I32, self.trusted, addr, 0);
+                let new = match op {
+                    AtomicOp::And => self.b.ins().band(old, v),
+                    AtomicOp::Or => self.b.ins().bor(old, v),
+                };
+                self.b.ins().store(self.trusted, new, addr, 0);
+            }
+        }
+        Ok(())
+    }
+
+    fn wload(
+        &mut self,
+        w: &mut Wide,
+        dst: LocalRef,
+        src: MemRef,
+        width: u32,
+        mask: Option<ExprId>,
+    ) -> R<()> {
+        let (idx, it) = self.weval(w, src.index)?;
+        let m = match mask {
+            Some(m) => Some(self.weval(w, m)?),
+            None => None,
+        };
+        let (bits, signed) = self.slot_format(dst)?;
+        let cells: Vec<u32> = (0..width)
+            .map(|i| self.cells.at(dst, i))
+            .collect::<R<_>>()?;
+        let uniform = matches!(idx, V::S(_)) && !matches!(m, Some((V::W(_), _)));
+        // Lane by lane (or once, when address and mask are uniform): a scalar per cell.
+        let rounds = if uniform { 1 } else { LANES };
+        let mut wides: Vec<Option<Value>> = vec![None; cells.len()];
+        let tmp: Vec<_> = cells
+            .iter()
+            .map(|&c| clif_type(self.cell_ty[c as usize]).map(|t| self.b.declare_var(t)))
+            .collect::<R<_>>()?;
+        for l in 0..rounds {
+            let i = self.lane(idx, it, l);
+            let merge = self.b.create_block();
+            if let Some((mv, mt)) = m {
+                let ml = self.lane(mv, mt, l);
+                let (ld, z) = (self.b.create_block(), self.b.create_block());
+                self.b.ins().brif(ml, ld, &[], z, &[]);
+                self.b.switch_to_block(z);
+                for (k, &c) in cells.iter().enumerate() {
+                    let ty = clif_type(self.cell_ty[c as usize])?;
+                    let zero = self.zero(ty);
+                    self.b.def_var(tmp[k], zero);
+                }
+                self.b.ins().jump(merge, &[]);
+                self.b.switch_to_block(ld);
+            }
+            let addr = self.address(src, i, width)?;
+            for (k, &c) in cells.iter().enumerate() {
+                let ty = clif_type(self.cell_ty[c as usize])?;
+                let v = self.b.ins().load(ty, self.trusted, addr, 4 * k as i32);
+                self.b.def_var(tmp[k], v);
+            }
+            self.b.ins().jump(merge, &[]);
+            self.b.switch_to_block(merge);
+            for (k, &c) in cells.iter().enumerate() {
+                let v = self.b.use_var(tmp[k]);
+                if uniform {
+                    self.wwrite(w, c, V::S(v), self.cell_ty[c as usize], bits, signed)?;
+                    continue;
+                }
+                let t = self.cell_ty[c as usize];
+                let acc = match wides[k] {
+                    Some(a) => a,
+                    None => self.wzero(t),
+                };
+                wides[k] = Some(self.b.ins().insertlane(acc, v, l as u8));
+            }
+        }
+        if !uniform {
+            for (k, &c) in cells.iter().enumerate() {
+                if let Some(v) = wides[k] {
+                    let t = self.cell_ty[c as usize];
+                    self.wwrite(w, c, V::W(v), t, bits, signed)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn wstore(
+        &mut self,
+        w: &mut Wide,
+        dst: MemRef,
+        src: LocalRef,
+        width: u32,
+        mask: Option<ExprId>,
+    ) -> R<()> {
+        let (idx, it) = self.weval(w, dst.index)?;
+        let m = match mask {
+            Some(m) => Some(self.weval(w, m)?),
+            None => None,
+        };
+        let cells: Vec<u32> = (0..width)
+            .map(|i| self.cells.at(src, i))
+            .collect::<R<_>>()?;
+        let vals: Vec<(V, Ty)> = cells
+            .iter()
+            .map(|&c| {
+                let t = self.cell_ty[c as usize];
+                match w.var[c as usize] {
+                    Some(v) => (V::W(self.b.use_var(v)), t),
+                    None => (V::S(self.b.use_var(self.cell_var[c as usize])), t),
+                }
+            })
+            .collect();
+        if vals.iter().any(|(_, t)| *t == Ty::Bool) {
+            return Err(LowerError::InvalidProgram("a store of bool slots".into()));
+        }
+        let uniform = matches!(idx, V::S(_))
+            && !matches!(m, Some((V::W(_), _)))
+            && vals.iter().all(|(v, _)| matches!(v, V::S(_)));
+        // Uniform stores write once; otherwise every lane writes its own (in lane order, the
+        // order of the scalar loop).
+        let rounds = if uniform { 1 } else { LANES };
+        for l in 0..rounds {
+            let i = self.lane(idx, it, l);
+            let merge = self.b.create_block();
+            if let Some((mv, mt)) = m {
+                let ml = self.lane(mv, mt, l);
+                let st = self.b.create_block();
+                self.b.ins().brif(ml, st, &[], merge, &[]);
+                self.b.switch_to_block(st);
+            }
+            let addr = self.address(dst, i, width)?;
+            for (k, &(v, t)) in vals.iter().enumerate() {
+                let x = self.lane(v, t, l);
+                self.b.ins().store(self.trusted, x, addr, 4 * k as i32);
+            }
+            self.b.ins().jump(merge, &[]);
+            self.b.switch_to_block(merge);
+        }
+        Ok(())
+    }
+}
+
+type MemFlagsPlain = cranelift_codegen::ir::MemFlagsData;
+
+fn wide(t: Ty) -> cranelift_codegen::ir::Type {
+    if t == Ty::F32 {
+        types::F32X4
+    } else {
+        types::I32X4
+    }
+}
+
+fn lane_flags() -> cranelift_codegen::ir::MemFlagsData {
+    cranelift_codegen::ir::MemFlagsData::new()
+        .with_endianness(cranelift_codegen::ir::Endianness::Little)
+}
