@@ -68,7 +68,7 @@ impl Gen<'_, '_> {
     }
 
     /// The base and length of a memory space.
-    fn space(&self, s: MemSpace) -> R<Space> {
+    pub(super) fn space(&self, s: MemSpace) -> R<Space> {
         match s {
             MemSpace::Shared(_) => Ok(self.smem),
             MemSpace::Global(b) => self

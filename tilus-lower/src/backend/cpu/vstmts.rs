@@ -342,59 +342,131 @@ impl Gen<'_, '_> {
             .map(|i| self.cells.at(dst, i))
             .collect::<R<_>>()?;
         let uniform = matches!(idx, V::S(_)) && !matches!(m, Some((V::W(_), _)));
-        // Lane by lane (or once, when address and mask are uniform): a scalar per cell.
-        let rounds = if uniform { 1 } else { LANES };
-        let mut wides: Vec<Option<Value>> = vec![None; cells.len()];
         let tmp: Vec<_> = cells
             .iter()
             .map(|&c| clif_type(self.cell_ty[c as usize]).map(|t| self.b.declare_var(t)))
             .collect::<R<_>>()?;
-        for l in 0..rounds {
-            let i = self.lane(idx, it, l);
-            let merge = self.b.create_block();
-            if let Some((mv, mt)) = m {
-                let ml = self.lane(mv, mt, l);
-                let (ld, z) = (self.b.create_block(), self.b.create_block());
-                self.b.ins().brif(ml, ld, &[], z, &[]);
-                self.b.switch_to_block(z);
-                for (k, &c) in cells.iter().enumerate() {
-                    let ty = clif_type(self.cell_ty[c as usize])?;
-                    let zero = self.zero(ty);
-                    self.b.def_var(tmp[k], zero);
-                }
-                self.b.ins().jump(merge, &[]);
-                self.b.switch_to_block(ld);
+        if uniform {
+            // Once for the four lanes: a scalar per cell.
+            self.load_lane(src, idx, it, m, &cells, &tmp, width, 0)?;
+            for (k, &c) in cells.iter().enumerate() {
+                let v = self.b.use_var(tmp[k]);
+                self.wwrite(w, c, V::S(v), self.cell_ty[c as usize], bits, signed)?;
             }
-            let addr = self.address(src, i, width)?;
+            return Ok(());
+        }
+        // A gather. When every lane is active and in bounds (one vector test), four plain
+        // loads; otherwise lane by lane with each lane's mask and bounds check.
+        let res: Vec<_> = cells
+            .iter()
+            .map(|&c| self.b.declare_var(wide(self.cell_ty[c as usize])))
+            .collect();
+        let sp = self.space(src.space)?;
+        let idxv = self.widen(idx, it);
+        let max = self.b.ins().iconst(types::I64, i64::from(i32::MAX));
+        let words = self.b.ins().umin(sp.words, max);
+        let words = self.b.ins().ireduce(types::I32, words);
+        let limit = self.b.ins().iadd_imm_s(words, -i64::from(width));
+        let limit = self.b.ins().splat(types::I32X4, limit);
+        let zero = self.wzero(Ty::I32);
+        let ge = self
+            .b
+            .ins()
+            .icmp(IntCC::SignedGreaterThanOrEqual, idxv, zero);
+        let le = self.b.ins().icmp(IntCC::SignedLessThanOrEqual, idxv, limit);
+        let mut ok = self.b.ins().band(ge, le);
+        if let Some((mv, mt)) = m {
+            let mw = self.widen(mv, mt);
+            ok = self.b.ins().band(ok, mw);
+        }
+        let all = self.b.ins().vall_true(ok);
+        let (fast, slow, merge) = (
+            self.b.create_block(),
+            self.b.create_block(),
+            self.b.create_block(),
+        );
+        self.b.ins().brif(all, fast, &[], slow, &[]);
+        self.b.switch_to_block(fast);
+        let mut acc: Vec<Value> = cells
+            .iter()
+            .map(|&c| self.wzero(self.cell_ty[c as usize]))
+            .collect();
+        for l in 0..LANES {
+            let i = self.b.ins().extractlane(idxv, l as u8);
+            let i = self.b.ins().sextend(types::I64, i);
+            let off = self.b.ins().ishl_imm_u(i, 2);
+            let addr = self.b.ins().iadd(sp.base, off);
             for (k, &c) in cells.iter().enumerate() {
                 let ty = clif_type(self.cell_ty[c as usize])?;
                 let v = self.b.ins().load(ty, self.trusted, addr, 4 * k as i32);
-                self.b.def_var(tmp[k], v);
+                acc[k] = self.b.ins().insertlane(acc[k], v, l as u8);
+            }
+        }
+        for (k, &a) in acc.iter().enumerate() {
+            self.b.def_var(res[k], a);
+        }
+        self.b.ins().jump(merge, &[]);
+        self.b.switch_to_block(slow);
+        let mut acc: Vec<Value> = cells
+            .iter()
+            .map(|&c| self.wzero(self.cell_ty[c as usize]))
+            .collect();
+        for l in 0..LANES {
+            self.load_lane(src, idx, it, m, &cells, &tmp, width, l)?;
+            for (k, a) in acc.iter_mut().enumerate() {
+                let v = self.b.use_var(tmp[k]);
+                *a = self.b.ins().insertlane(*a, v, l as u8);
+            }
+        }
+        for (k, &a) in acc.iter().enumerate() {
+            self.b.def_var(res[k], a);
+        }
+        self.b.ins().jump(merge, &[]);
+        self.b.switch_to_block(merge);
+        for (k, &c) in cells.iter().enumerate() {
+            let v = self.b.use_var(res[k]);
+            let t = self.cell_ty[c as usize];
+            self.wwrite(w, c, V::W(v), t, bits, signed)?;
+        }
+        Ok(())
+    }
+
+    /// Lane `l`'s load into the scalar variables `tmp` (zeros when its mask is false).
+    #[allow(clippy::too_many_arguments)]
+    fn load_lane(
+        &mut self,
+        src: MemRef,
+        idx: V,
+        it: Ty,
+        m: Option<(V, Ty)>,
+        cells: &[u32],
+        tmp: &[cranelift_frontend::Variable],
+        width: u32,
+        l: u32,
+    ) -> R<()> {
+        let i = self.lane(idx, it, l);
+        let merge = self.b.create_block();
+        if let Some((mv, mt)) = m {
+            let ml = self.lane(mv, mt, l);
+            let (ld, z) = (self.b.create_block(), self.b.create_block());
+            self.b.ins().brif(ml, ld, &[], z, &[]);
+            self.b.switch_to_block(z);
+            for (k, &c) in cells.iter().enumerate() {
+                let ty = clif_type(self.cell_ty[c as usize])?;
+                let zero = self.zero(ty);
+                self.b.def_var(tmp[k], zero);
             }
             self.b.ins().jump(merge, &[]);
-            self.b.switch_to_block(merge);
-            for (k, &c) in cells.iter().enumerate() {
-                let v = self.b.use_var(tmp[k]);
-                if uniform {
-                    self.wwrite(w, c, V::S(v), self.cell_ty[c as usize], bits, signed)?;
-                    continue;
-                }
-                let t = self.cell_ty[c as usize];
-                let acc = match wides[k] {
-                    Some(a) => a,
-                    None => self.wzero(t),
-                };
-                wides[k] = Some(self.b.ins().insertlane(acc, v, l as u8));
-            }
+            self.b.switch_to_block(ld);
         }
-        if !uniform {
-            for (k, &c) in cells.iter().enumerate() {
-                if let Some(v) = wides[k] {
-                    let t = self.cell_ty[c as usize];
-                    self.wwrite(w, c, V::W(v), t, bits, signed)?;
-                }
-            }
+        let addr = self.address(src, i, width)?;
+        for (k, &c) in cells.iter().enumerate() {
+            let ty = clif_type(self.cell_ty[c as usize])?;
+            let v = self.b.ins().load(ty, self.trusted, addr, 4 * k as i32);
+            self.b.def_var(tmp[k], v);
         }
+        self.b.ins().jump(merge, &[]);
+        self.b.switch_to_block(merge);
         Ok(())
     }
 
