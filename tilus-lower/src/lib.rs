@@ -12,7 +12,8 @@
 //! turns each tile instruction into what one thread does, in the [`thread_ir`] (which has
 //! its own printer, verifier and CPU interpreter, so lowering is tested without a GPU);
 //! [`error`] is the lowering error. [`backend`] holds the target-specific stages, one
-//! folder per target (`backend/wgsl/`: legalize, emit, validate). [`target`] describes what
+//! folder per target (`backend/wgsl/`, `backend/ptx/`, `backend/cpu/`, fed by the shared
+//! word legalization in `backend/legalize/`). [`target`] describes what
 //! a target can do; [`artifact`] is what the backends hand to the runtime: code plus a
 //! target-neutral launch contract ([`grid`] expressions are shared with the thread IR).
 #![deny(missing_docs)]

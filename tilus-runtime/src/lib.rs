@@ -15,7 +15,8 @@
 //! - **Each device runs the kernel kind it understands** ([`Kernel`]): the wgpu device a
 //!   compiled [`tilus_lower::artifact::Artifact`] (WGSL code plus the target-neutral launch
 //!   contract: slots, scalar block, workspaces, grid, assumptions), the CUDA device (cargo
-//!   feature `cuda`, `CudaDevice`) an artifact with PTX code, the interpreter device a
+//!   feature `cuda`, `CudaDevice`) an artifact with PTX code, the CPU device
+//!   ([`CpuDevice`]) one with Cranelift IR, which it JIT-compiles, the interpreter device a
 //!   verified tile-IR program and a kernel name. Binding arguments to a launch contract is
 //!   shared by the compiled-code devices ([`device::bind`]). The interpreter is the reference semantics; other devices must match it.
 //! - **Launch arguments** follow the tile function's parameters in order
@@ -23,8 +24,9 @@
 //! - **Timing** ([`Device::time`]) gives the median and minimum of repeated runs after a
 //!   warm-up, from GPU timestamp queries where the device has them, else the wall clock
 //!   ([`Timing::clock`] says which).
-//! - **Choosing a device**: [`default_device`] takes wgpu when an adapter exists (a GPU, or
-//!   Mesa lavapipe on the CPU) and the interpreter otherwise, with a reason string.
+//! - **Choosing a device**: [`default_device`] takes CUDA, then wgpu on a hardware adapter,
+//!   then the CPU backend (or a software wgpu adapter when a one-time probe measured it
+//!   faster), with a reason string.
 //!
 //! - **Compiling once**: [`cache::CompileCache`] keeps artifacts in memory and on disk,
 //!   keyed by a content hash of the program, target and compiler build.
