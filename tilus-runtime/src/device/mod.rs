@@ -421,9 +421,15 @@ pub fn default_device() -> Result<ChosenDevice, RuntimeError> {
                 }
                 Ok(dev) => {
                     let (device, reason) = choose::cpu_or_software_wgpu(dev);
+                    // The backend first, then why not CUDA, then why this one.
+                    let backend = device.info().backend;
+                    let why = reason
+                        .strip_prefix(backend)
+                        .and_then(|r| r.strip_prefix(": "))
+                        .unwrap_or(&reason);
                     Ok(ChosenDevice {
+                        reason: format!("{backend}: {no_cuda}{why}"),
                         device,
-                        reason: format!("{no_cuda}{reason}"),
                     })
                 }
                 Err(e) => Ok(ChosenDevice {
