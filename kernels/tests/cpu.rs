@@ -8,6 +8,7 @@ use tilus_ir::interp::{Arg, HostBuffer};
 use tilus_ir::text::parse_program;
 use tilus_ir::verify::verify;
 use tilus_kernels::selftest::{cases, check_case, Case};
+use tilus_lower::artifact::Artifact;
 use tilus_lower::pipeline::{compile, CompileOptions};
 use tilus_lower::target::{CpuCaps, Target};
 use tilus_runtime::{CpuDevice, Device, Kernel, LaunchArg};
@@ -44,24 +45,7 @@ fn corpus_on_the_cpu_matches_the_tile_interpreter() {
 /// to scalar loops if an operation lost its lane-wise form).
 #[test]
 fn the_simt_gemv_is_vectorized() {
-    let case = cases()
-        .expect("the corpus builds")
-        .into_iter()
-        .find(|c| c.function.name.starts_with("a16wx_simt"))
-        .expect("a SIMT case");
-    let verified = verify(tilus_ir::program::Program {
-        functions: vec![case.function.clone()],
-    })
-    .expect("verifies");
-    let a = compile(
-        &verified,
-        &case.function.name,
-        &Target::Cpu(CpuCaps::default()),
-        &CompileOptions::default(),
-    )
-    .expect("compiles")
-    .artifact
-    .expect("has code");
+    let a = corpus_code("a16wx_simt");
     let clif = &a.cpu().expect("CPU code").clif;
     assert!(
         clif.contains("f32x4"),
@@ -69,10 +53,10 @@ fn the_simt_gemv_is_vectorized() {
     );
 }
 
-fn cpu_artifact(src: &str, name: &str) -> tilus_lower::artifact::Artifact {
-    let verified = verify(parse_program(src).expect("parses")).expect("verifies");
+/// The CPU artifact of kernel `name` of a verified program.
+fn cpu_code(verified: &tilus_ir::verify::VerifiedProgram, name: &str) -> Artifact {
     compile(
-        &verified,
+        verified,
         name,
         &Target::Cpu(CpuCaps::default()),
         &CompileOptions::default(),
@@ -82,28 +66,32 @@ fn cpu_artifact(src: &str, name: &str) -> tilus_lower::artifact::Artifact {
     .expect("has code")
 }
 
-#[test]
-fn the_corpus_exercises_barriers_and_frames() {
-    // The shared-memory GEMM synchronizes its threads: its block function keeps per-thread
-    // frames across barriers, so that path is covered by the corpus test above.
+fn cpu_artifact(src: &str, name: &str) -> Artifact {
+    cpu_code(
+        &verify(parse_program(src).expect("parses")).expect("verifies"),
+        name,
+    )
+}
+
+/// The CPU artifact of the first corpus case whose kernel name starts with `prefix`.
+fn corpus_code(prefix: &str) -> Artifact {
     let case = cases()
         .expect("the corpus builds")
         .into_iter()
-        .find(|c| c.function.name.starts_with("gemm"))
-        .expect("a GEMM case");
+        .find(|c| c.function.name.starts_with(prefix))
+        .expect("a corpus case");
     let verified = verify(tilus_ir::program::Program {
         functions: vec![case.function.clone()],
     })
     .expect("verifies");
-    let a = compile(
-        &verified,
-        &case.function.name,
-        &Target::Cpu(CpuCaps::default()),
-        &CompileOptions::default(),
-    )
-    .expect("compiles")
-    .artifact
-    .expect("has code");
+    cpu_code(&verified, &case.function.name)
+}
+
+#[test]
+fn the_corpus_exercises_barriers_and_frames() {
+    // The shared-memory GEMM synchronizes its threads: its block function keeps per-thread
+    // frames across barriers, so that path is covered by the corpus test above.
+    let a = corpus_code("gemm");
     let m = a.cpu().expect("CPU code");
     assert!(m.frame_bytes > 0, "the GEMM has no barrier frames");
     assert!(m.smem_words > 0, "the GEMM uses no shared memory");

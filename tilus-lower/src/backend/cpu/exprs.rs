@@ -312,22 +312,7 @@ impl Gen<'_, '_> {
                 if !t.is_int() || !tb.is_int() {
                     return Err(unsupported(format!("`{}` on {}", op.symbol(), t.name())));
                 }
-                // Amounts outside [0, 32) give 0 or the sign fill; a negative signed amount
-                // is a large unsigned one.
-                let in_range = ins.icmp_imm_s(IntCC::UnsignedLessThan, b, 32);
-                if op == BinaryOp::Shr && signed {
-                    let max = self.b.ins().iconst(types::I32, 31);
-                    let amt = self.b.ins().umin(b, max);
-                    self.b.ins().sshr(a, amt)
-                } else {
-                    let r = if op == BinaryOp::Shl {
-                        self.b.ins().ishl(a, b)
-                    } else {
-                        self.b.ins().ushr(a, b)
-                    };
-                    let zero = self.b.ins().iconst(types::I32, 0);
-                    self.b.ins().select(in_range, r, zero)
-                }
+                self.scalar_shift(op, a, b, signed)
             }
             BinaryOp::Eq
             | BinaryOp::Ne
@@ -336,34 +321,33 @@ impl Gen<'_, '_> {
             | BinaryOp::Gt
             | BinaryOp::Ge => {
                 let v = if float {
-                    let cc = match op {
-                        BinaryOp::Eq => FloatCC::Equal,
-                        BinaryOp::Ne => FloatCC::NotEqual,
-                        BinaryOp::Lt => FloatCC::LessThan,
-                        BinaryOp::Le => FloatCC::LessThanOrEqual,
-                        BinaryOp::Gt => FloatCC::GreaterThan,
-                        _ => FloatCC::GreaterThanOrEqual,
-                    };
-                    ins.fcmp(cc, a, b)
+                    ins.fcmp(float_cc(op), a, b)
                 } else {
-                    let cc = match (op, signed) {
-                        (BinaryOp::Eq, _) => IntCC::Equal,
-                        (BinaryOp::Ne, _) => IntCC::NotEqual,
-                        (BinaryOp::Lt, true) => IntCC::SignedLessThan,
-                        (BinaryOp::Le, true) => IntCC::SignedLessThanOrEqual,
-                        (BinaryOp::Gt, true) => IntCC::SignedGreaterThan,
-                        (BinaryOp::Ge, true) => IntCC::SignedGreaterThanOrEqual,
-                        (BinaryOp::Lt, false) => IntCC::UnsignedLessThan,
-                        (BinaryOp::Le, false) => IntCC::UnsignedLessThanOrEqual,
-                        (BinaryOp::Gt, false) => IntCC::UnsignedGreaterThan,
-                        _ => IntCC::UnsignedGreaterThanOrEqual,
-                    };
-                    ins.icmp(cc, a, b)
+                    ins.icmp(int_cc(op, signed), a, b)
                 };
                 return Ok((v, Ty::Bool));
             }
         };
         Ok((v, t))
+    }
+
+    /// `a << n` or `a >> n` on `i32` with the thread IR's rule: amounts outside `[0, 32)`
+    /// (a negative signed amount is a large unsigned one) give 0 or the sign fill.
+    pub(super) fn scalar_shift(&mut self, op: BinaryOp, a: Value, n: Value, signed: bool) -> Value {
+        let in_range = self.b.ins().icmp_imm_s(IntCC::UnsignedLessThan, n, 32);
+        if op == BinaryOp::Shr && signed {
+            let max = self.b.ins().iconst(types::I32, 31);
+            let amt = self.b.ins().umin(n, max);
+            self.b.ins().sshr(a, amt)
+        } else {
+            let r = if op == BinaryOp::Shl {
+                self.b.ins().ishl(a, n)
+            } else {
+                self.b.ins().ushr(a, n)
+            };
+            let zero = self.b.ins().iconst(types::I32, 0);
+            self.b.ins().select(in_range, r, zero)
+        }
     }
 
     /// Numeric conversion with the thread IR's rules (see [`Expr::Cast`]).
@@ -394,6 +378,34 @@ impl Gen<'_, '_> {
                 )))
             }
         })
+    }
+}
+
+/// The float condition of a comparison operator (ordered, except `!=`, which holds for NaN).
+pub(super) fn float_cc(op: BinaryOp) -> FloatCC {
+    match op {
+        BinaryOp::Eq => FloatCC::Equal,
+        BinaryOp::Ne => FloatCC::NotEqual,
+        BinaryOp::Lt => FloatCC::LessThan,
+        BinaryOp::Le => FloatCC::LessThanOrEqual,
+        BinaryOp::Gt => FloatCC::GreaterThan,
+        _ => FloatCC::GreaterThanOrEqual,
+    }
+}
+
+/// The integer condition of a comparison operator.
+pub(super) fn int_cc(op: BinaryOp, signed: bool) -> IntCC {
+    match (op, signed) {
+        (BinaryOp::Eq, _) => IntCC::Equal,
+        (BinaryOp::Ne, _) => IntCC::NotEqual,
+        (BinaryOp::Lt, true) => IntCC::SignedLessThan,
+        (BinaryOp::Le, true) => IntCC::SignedLessThanOrEqual,
+        (BinaryOp::Gt, true) => IntCC::SignedGreaterThan,
+        (BinaryOp::Ge, true) => IntCC::SignedGreaterThanOrEqual,
+        (BinaryOp::Lt, false) => IntCC::UnsignedLessThan,
+        (BinaryOp::Le, false) => IntCC::UnsignedLessThanOrEqual,
+        (BinaryOp::Gt, false) => IntCC::UnsignedGreaterThan,
+        _ => IntCC::UnsignedGreaterThanOrEqual,
     }
 }
 

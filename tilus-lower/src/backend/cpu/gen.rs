@@ -304,6 +304,16 @@ impl Gen<'_, '_> {
     /// Runs `body` once per thread, `tid` from `first` to `num_threads - 1`, with the thread
     /// index in `self.tid`.
     fn thread_loop(&mut self, first: u32, body: impl FnOnce(&mut Self) -> R<()>) -> R<()> {
+        self.thread_loop_by(first, 1, body)
+    }
+
+    /// Like [`Gen::thread_loop`], `step` threads per iteration (`self.tid` is the first).
+    pub(super) fn thread_loop_by(
+        &mut self,
+        first: u32,
+        step: u32,
+        body: impl FnOnce(&mut Self) -> R<()>,
+    ) -> R<()> {
         let counter = self.b.declare_var(types::I32);
         let start = self.b.ins().iconst(types::I32, i64::from(first));
         self.b.def_var(counter, start);
@@ -324,10 +334,69 @@ impl Gen<'_, '_> {
         self.tid = t;
         body(self)?;
         let t = self.b.use_var(counter);
-        let next = self.b.ins().iadd_imm_s(t, 1);
+        let next = self.b.ins().iadd_imm_s(t, i64::from(step));
         self.b.def_var(counter, next);
         self.b.ins().jump(header, &[]);
         self.b.switch_to_block(exit);
+        Ok(())
+    }
+
+    /// `for v in range(lo, hi, step)` over `i32` bounds, the thread IR's loop: a step that is
+    /// not positive stops the launch ([`status::BAD_STEP`]); the counter is an `i64`, so it
+    /// cannot wrap. `body` gets the iteration's value (`i32`).
+    pub(super) fn counted_loop(
+        &mut self,
+        [lo, hi, step]: [Value; 3],
+        body: impl FnOnce(&mut Self, Value) -> R<()>,
+    ) -> R<()> {
+        let ok = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThan, step, 0);
+        self.check(ok, status::BAD_STEP);
+        let (lo, hi, step) = (
+            self.b.ins().sextend(types::I64, lo),
+            self.b.ins().sextend(types::I64, hi),
+            self.b.ins().sextend(types::I64, step),
+        );
+        let counter = self.b.declare_var(types::I64);
+        self.b.def_var(counter, lo);
+        let (header, inner, exit) = (
+            self.b.create_block(),
+            self.b.create_block(),
+            self.b.create_block(),
+        );
+        self.b.ins().jump(header, &[]);
+        self.b.switch_to_block(header);
+        let cur = self.b.use_var(counter);
+        let more = self.b.ins().icmp(IntCC::SignedLessThan, cur, hi);
+        self.b.ins().brif(more, inner, &[], exit, &[]);
+        self.b.switch_to_block(inner);
+        let next = self.b.ins().iadd(cur, step);
+        self.b.def_var(counter, next);
+        let v = self.b.ins().ireduce(types::I32, cur);
+        body(self, v)?;
+        self.b.ins().jump(header, &[]);
+        self.b.switch_to_block(exit);
+        Ok(())
+    }
+
+    /// `if c { arm(true) } else { arm(false) }` for an `i8` truth value `c`.
+    pub(super) fn branch(
+        &mut self,
+        c: Value,
+        mut arm: impl FnMut(&mut Self, bool) -> R<()>,
+    ) -> R<()> {
+        let (then_b, else_b, merge) = (
+            self.b.create_block(),
+            self.b.create_block(),
+            self.b.create_block(),
+        );
+        self.b.ins().brif(c, then_b, &[], else_b, &[]);
+        self.b.switch_to_block(then_b);
+        arm(self, true)?;
+        self.b.ins().jump(merge, &[]);
+        self.b.switch_to_block(else_b);
+        arm(self, false)?;
+        self.b.ins().jump(merge, &[]);
+        self.b.switch_to_block(merge);
         Ok(())
     }
 
@@ -439,19 +508,9 @@ impl Gen<'_, '_> {
                     else_body,
                 } => {
                     let c = self.uniform(*cond)?;
-                    let (then_b, else_b, merge) = (
-                        self.b.create_block(),
-                        self.b.create_block(),
-                        self.b.create_block(),
-                    );
-                    self.b.ins().brif(c, then_b, &[], else_b, &[]);
-                    self.b.switch_to_block(then_b);
-                    self.block_level(then_body)?;
-                    self.b.ins().jump(merge, &[]);
-                    self.b.switch_to_block(else_b);
-                    self.block_level(else_body)?;
-                    self.b.ins().jump(merge, &[]);
-                    self.b.switch_to_block(merge);
+                    self.branch(c, |g, taken| {
+                        g.block_level(if taken { then_body } else { else_body })
+                    })?;
                 }
                 _ => {
                     return Err(LowerError::Internal(
@@ -475,40 +534,16 @@ impl Gen<'_, '_> {
         let lo = self.uniform(lo)?;
         let hi = self.uniform(hi)?;
         let step = self.uniform(step)?;
-        let ok = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThan, step, 0);
-        self.check(ok, status::BAD_STEP);
         let cell = self.cells.var(var)?;
-        let (lo, hi, step) = (
-            self.b.ins().sextend(types::I64, lo),
-            self.b.ins().sextend(types::I64, hi),
-            self.b.ins().sextend(types::I64, step),
-        );
-        let counter = self.b.declare_var(types::I64);
-        self.b.def_var(counter, lo);
-        let (header, inner, exit) = (
-            self.b.create_block(),
-            self.b.create_block(),
-            self.b.create_block(),
-        );
-        self.b.ins().jump(header, &[]);
-        self.b.switch_to_block(header);
-        let cur = self.b.use_var(counter);
-        let more = self.b.ins().icmp(IntCC::SignedLessThan, cur, hi);
-        self.b.ins().brif(more, inner, &[], exit, &[]);
-        self.b.switch_to_block(inner);
-        let next = self.b.ins().iadd(cur, step);
-        self.b.def_var(counter, next);
-        let v = self.b.ins().ireduce(types::I32, cur);
-        self.thread_loop(0, |g| {
-            let tid = g.tid;
-            let f = g.frame_of(tid);
-            let (a, o) = g.cell_at(f, cell);
-            g.b.ins().store(g.trusted, v, a, o);
-            Ok(())
-        })?;
-        self.block_level(body)?;
-        self.b.ins().jump(header, &[]);
-        self.b.switch_to_block(exit);
-        Ok(())
+        self.counted_loop([lo, hi, step], |g, v| {
+            g.thread_loop(0, |g| {
+                let tid = g.tid;
+                let f = g.frame_of(tid);
+                let (a, o) = g.cell_at(f, cell);
+                g.b.ins().store(g.trusted, v, a, o);
+                Ok(())
+            })?;
+            g.block_level(body)
+        })
     }
 }

@@ -110,6 +110,39 @@ impl Gen<'_, '_> {
         Ok(self.b.ins().iadd(sp.base, off))
     }
 
+    /// `dst op= v` on one 32-bit word, bounds-checked.
+    pub(super) fn atomic_word(
+        &mut self,
+        op: AtomicOp,
+        dst: MemRef,
+        index: Value,
+        v: Value,
+    ) -> R<()> {
+        let addr = self.address(dst, index, 1)?;
+        match dst.space {
+            // Blocks run in parallel: global words are shared between cores.
+            MemSpace::Global(_) => {
+                let rmw = match op {
+                    AtomicOp::And => AtomicRmwOp::And,
+                    AtomicOp::Or => AtomicRmwOp::Or,
+                };
+                self.b
+                    .ins()
+                    .atomic_rmw(types::I32, self.trusted, rmw, addr, v);
+            }
+            // A block's threads run on one core, one after another.
+            MemSpace::Shared(_) => {
+                let old = self.b.ins().load(types::I32, self.trusted, addr, 0);
+                let new = match op {
+                    AtomicOp::And => self.b.ins().band(old, v),
+                    AtomicOp::Or => self.b.ins().bor(old, v),
+                };
+                self.b.ins().store(self.trusted, new, addr, 0);
+            }
+        }
+        Ok(())
+    }
+
     fn cell_clif(&self, cell: u32) -> R<Type> {
         clif_type(self.cell_ty[cell as usize])
     }
@@ -238,29 +271,7 @@ impl Gen<'_, '_> {
                         t.name()
                     )));
                 }
-                let addr = self.address(*dst, index, 1)?;
-                match dst.space {
-                    // Blocks run in parallel: global words are shared between cores.
-                    MemSpace::Global(_) => {
-                        let rmw = match op {
-                            AtomicOp::And => AtomicRmwOp::And,
-                            AtomicOp::Or => AtomicRmwOp::Or,
-                        };
-                        self.b
-                            .ins()
-                            .atomic_rmw(types::I32, self.trusted, rmw, addr, v);
-                    }
-                    // A block's threads run on one core, one after another.
-                    MemSpace::Shared(_) => {
-                        let old = self.b.ins().load(types::I32, self.trusted, addr, 0);
-                        let new = match op {
-                            AtomicOp::And => self.b.ins().band(old, v),
-                            AtomicOp::Or => self.b.ins().bor(old, v),
-                        };
-                        self.b.ins().store(self.trusted, new, addr, 0);
-                    }
-                }
-                Ok(())
+                self.atomic_word(*op, *dst, index, v)
             }
             Stmt::For {
                 var,
@@ -272,35 +283,11 @@ impl Gen<'_, '_> {
                 let (lo, _) = self.eval(*start)?;
                 let (hi, _) = self.eval(*end)?;
                 let (st, _) = self.eval(*step)?;
-                let ok = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThan, st, 0);
-                self.check(ok, status::BAD_STEP);
-                let (lo, hi, st) = (
-                    self.b.ins().sextend(types::I64, lo),
-                    self.b.ins().sextend(types::I64, hi),
-                    self.b.ins().sextend(types::I64, st),
-                );
                 let cell = self.cells.var(*var)?;
-                let counter = self.b.declare_var(types::I64);
-                self.b.def_var(counter, lo);
-                let (header, inner, exit) = (
-                    self.b.create_block(),
-                    self.b.create_block(),
-                    self.b.create_block(),
-                );
-                self.b.ins().jump(header, &[]);
-                self.b.switch_to_block(header);
-                let cur = self.b.use_var(counter);
-                let more = self.b.ins().icmp(IntCC::SignedLessThan, cur, hi);
-                self.b.ins().brif(more, inner, &[], exit, &[]);
-                self.b.switch_to_block(inner);
-                let next = self.b.ins().iadd(cur, st);
-                self.b.def_var(counter, next);
-                let v = self.b.ins().ireduce(types::I32, cur);
-                self.b.def_var(self.cell_var[cell as usize], v);
-                self.stmts(body)?;
-                self.b.ins().jump(header, &[]);
-                self.b.switch_to_block(exit);
-                Ok(())
+                self.counted_loop([lo, hi, st], |g, v| {
+                    g.b.def_var(g.cell_var[cell as usize], v);
+                    g.stmts(body)
+                })
             }
             Stmt::If {
                 cond,
@@ -308,20 +295,9 @@ impl Gen<'_, '_> {
                 else_body,
             } => {
                 let (c, _) = self.eval(*cond)?;
-                let (then_b, else_b, merge) = (
-                    self.b.create_block(),
-                    self.b.create_block(),
-                    self.b.create_block(),
-                );
-                self.b.ins().brif(c, then_b, &[], else_b, &[]);
-                self.b.switch_to_block(then_b);
-                self.stmts(then_body)?;
-                self.b.ins().jump(merge, &[]);
-                self.b.switch_to_block(else_b);
-                self.stmts(else_body)?;
-                self.b.ins().jump(merge, &[]);
-                self.b.switch_to_block(merge);
-                Ok(())
+                self.branch(c, |g, taken| {
+                    g.stmts(if taken { then_body } else { else_body })
+                })
             }
             Stmt::Barrier | Stmt::SharedBarrier => Err(LowerError::Internal(
                 "a barrier inside a thread loop (regions split at every barrier)".into(),

@@ -421,20 +421,7 @@ impl Gen<'_, '_> {
         for l in 0..LANES as u8 {
             let x = self.b.ins().extractlane(a, l);
             let n = self.b.ins().extractlane(b, l);
-            let in_range = self.b.ins().icmp_imm_s(IntCC::UnsignedLessThan, n, 32);
-            let r = if op == BinaryOp::Shr && signed {
-                let max = self.b.ins().iconst(types::I32, 31);
-                let n = self.b.ins().umin(n, max);
-                self.b.ins().sshr(x, n)
-            } else {
-                let r = if op == BinaryOp::Shl {
-                    self.b.ins().ishl(x, n)
-                } else {
-                    self.b.ins().ushr(x, n)
-                };
-                let z = self.b.ins().iconst(types::I32, 0);
-                self.b.ins().select(in_range, r, z)
-            };
+            let r = self.scalar_shift(op, x, n, signed);
             out = self.b.ins().insertlane(out, r, l);
         }
         out
@@ -505,29 +492,9 @@ impl Gen<'_, '_> {
             | BinaryOp::Gt
             | BinaryOp::Ge => {
                 let v = if f {
-                    let cc = match op {
-                        BinaryOp::Eq => FloatCC::Equal,
-                        BinaryOp::Ne => FloatCC::NotEqual,
-                        BinaryOp::Lt => FloatCC::LessThan,
-                        BinaryOp::Le => FloatCC::LessThanOrEqual,
-                        BinaryOp::Gt => FloatCC::GreaterThan,
-                        _ => FloatCC::GreaterThanOrEqual,
-                    };
-                    ins.fcmp(cc, a, b)
+                    ins.fcmp(super::exprs::float_cc(op), a, b)
                 } else {
-                    let cc = match (op, signed) {
-                        (BinaryOp::Eq, _) => IntCC::Equal,
-                        (BinaryOp::Ne, _) => IntCC::NotEqual,
-                        (BinaryOp::Lt, true) => IntCC::SignedLessThan,
-                        (BinaryOp::Le, true) => IntCC::SignedLessThanOrEqual,
-                        (BinaryOp::Gt, true) => IntCC::SignedGreaterThan,
-                        (BinaryOp::Ge, true) => IntCC::SignedGreaterThanOrEqual,
-                        (BinaryOp::Lt, false) => IntCC::UnsignedLessThan,
-                        (BinaryOp::Le, false) => IntCC::UnsignedLessThanOrEqual,
-                        (BinaryOp::Gt, false) => IntCC::UnsignedGreaterThan,
-                        _ => IntCC::UnsignedGreaterThanOrEqual,
-                    };
-                    ins.icmp(cc, a, b)
+                    ins.icmp(super::exprs::int_cc(op, signed), a, b)
                 };
                 return Ok((v, Ty::Bool));
             }

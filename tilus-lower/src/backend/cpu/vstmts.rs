@@ -4,12 +4,12 @@
 use std::collections::{BTreeSet, HashMap};
 
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{types, AtomicRmwOp, InstBuilder, Value};
+use cranelift_codegen::ir::{types, InstBuilder, Value};
 
 use super::gen::{clif_type, Gen, R};
 use super::vector::{Plan, Wide, LANES, V};
 use crate::error::LowerError;
-use crate::thread_ir::{AtomicOp, ExprId, LocalRef, MemRef, Space as MemSpace, Stmt, Ty};
+use crate::thread_ir::{ExprId, LocalRef, MemRef, Stmt, Ty};
 
 impl Gen<'_, '_> {
     /// A barrier-free stretch as a thread loop over groups of [`LANES`] threads.
@@ -20,23 +20,18 @@ impl Gen<'_, '_> {
         live: &BTreeSet<u32>,
         written: &BTreeSet<u32>,
     ) -> R<()> {
-        let counter = self.b.declare_var(types::I32);
-        let zero = self.b.ins().iconst(types::I32, 0);
-        self.b.def_var(counter, zero);
-        let (header, inner, exit) = (
-            self.b.create_block(),
-            self.b.create_block(),
-            self.b.create_block(),
-        );
-        self.b.ins().jump(header, &[]);
-        self.b.switch_to_block(header);
-        let t = self.b.use_var(counter);
-        let more =
-            self.b
-                .ins()
-                .icmp_imm_s(IntCC::UnsignedLessThan, t, i64::from(self.k.num_threads));
-        self.b.ins().brif(more, inner, &[], exit, &[]);
-        self.b.switch_to_block(inner);
+        self.thread_loop_by(0, LANES, |g| g.vector_body(stmts, plan, live, written))
+    }
+
+    /// One iteration of a vector region: threads `self.tid .. + LANES`.
+    fn vector_body(
+        &mut self,
+        stmts: &[Stmt],
+        plan: Plan,
+        live: &BTreeSet<u32>,
+        written: &BTreeSet<u32>,
+    ) -> R<()> {
+        let t = self.tid;
         // Lane l is thread t + l.
         let base = self.b.ins().splat(types::I32X4, t);
         let mut lanes = self.b.ins().iconst(types::I32, 0);
@@ -83,7 +78,6 @@ impl Gen<'_, '_> {
             tid,
             cache: HashMap::new(),
         };
-        self.tid = t;
         self.wstmts(&mut w, stmts)?;
         if let Some(f) = frame {
             for &c in written {
@@ -95,11 +89,6 @@ impl Gen<'_, '_> {
                 self.b.ins().store(unaligned, v, a, o);
             }
         }
-        let t = self.b.use_var(counter);
-        let next = self.b.ins().iadd_imm_s(t, i64::from(LANES));
-        self.b.def_var(counter, next);
-        self.b.ins().jump(header, &[]);
-        self.b.switch_to_block(exit);
         Ok(())
     }
 
@@ -223,12 +212,12 @@ impl Gen<'_, '_> {
                 let (idx, it) = self.weval(w, dst.index)?;
                 let (v, vt) = self.weval(w, *value)?;
                 if let (V::S(i), V::S(x)) = (idx, v) {
-                    return self.atomic_lane(*op, *dst, i, x);
+                    return self.atomic_word(*op, *dst, i, x);
                 }
                 for l in 0..LANES {
                     let i = self.lane(idx, it, l);
                     let x = self.lane(v, vt, l);
-                    self.atomic_lane(*op, *dst, i, x)?;
+                    self.atomic_word(*op, *dst, i, x)?;
                 }
                 Ok(())
             }
@@ -243,35 +232,11 @@ impl Gen<'_, '_> {
                 let (lo, _) = self.eval(*start)?;
                 let (hi, _) = self.eval(*end)?;
                 let (st, _) = self.eval(*step)?;
-                let ok = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThan, st, 0);
-                self.check(ok, super::status::BAD_STEP);
-                let (lo, hi, st) = (
-                    self.b.ins().sextend(types::I64, lo),
-                    self.b.ins().sextend(types::I64, hi),
-                    self.b.ins().sextend(types::I64, st),
-                );
                 let cell = self.cells.var(*var)?;
-                let counter = self.b.declare_var(types::I64);
-                self.b.def_var(counter, lo);
-                let (header, inner, exit) = (
-                    self.b.create_block(),
-                    self.b.create_block(),
-                    self.b.create_block(),
-                );
-                self.b.ins().jump(header, &[]);
-                self.b.switch_to_block(header);
-                let cur = self.b.use_var(counter);
-                let more = self.b.ins().icmp(IntCC::SignedLessThan, cur, hi);
-                self.b.ins().brif(more, inner, &[], exit, &[]);
-                self.b.switch_to_block(inner);
-                let next = self.b.ins().iadd(cur, st);
-                self.b.def_var(counter, next);
-                let v = self.b.ins().ireduce(types::I32, cur);
-                self.wwrite(w, cell, V::S(v), Ty::I32, 32, false)?;
-                self.wstmts(w, body)?;
-                self.b.ins().jump(header, &[]);
-                self.b.switch_to_block(exit);
-                Ok(())
+                self.counted_loop([lo, hi, st], |g, v| {
+                    g.wwrite(w, cell, V::S(v), Ty::I32, 32, false)?;
+                    g.wstmts(w, body)
+                })
             }
             Stmt::If {
                 cond,
@@ -279,49 +244,14 @@ impl Gen<'_, '_> {
                 else_body,
             } => {
                 let (c, _) = self.eval(*cond)?;
-                let (then_b, else_b, merge) = (
-                    self.b.create_block(),
-                    self.b.create_block(),
-                    self.b.create_block(),
-                );
-                self.b.ins().brif(c, then_b, &[], else_b, &[]);
-                self.b.switch_to_block(then_b);
-                self.wstmts(w, then_body)?;
-                self.b.ins().jump(merge, &[]);
-                self.b.switch_to_block(else_b);
-                self.wstmts(w, else_body)?;
-                self.b.ins().jump(merge, &[]);
-                self.b.switch_to_block(merge);
-                Ok(())
+                self.branch(c, |g, taken| {
+                    g.wstmts(w, if taken { then_body } else { else_body })
+                })
             }
             other => Err(LowerError::Internal(format!(
                 "the vector plan admitted {other:?}"
             ))),
         }
-    }
-
-    fn atomic_lane(&mut self, op: AtomicOp, dst: MemRef, index: Value, v: Value) -> R<()> {
-        let addr = self.address(dst, index, 1)?;
-        match dst.space {
-            MemSpace::Global(_) => {
-                let rmw = match op {
-                    AtomicOp::And => AtomicRmwOp::And,
-                    AtomicOp::Or => AtomicRmwOp::Or,
-                };
-                self.b
-                    .ins()
-                    .atomic_rmw(types::I32, self.trusted, rmw, addr, v);
-            }
-            MemSpace::Shared(_) => {
-                let old = self.b.ins().load(types::I32, self.trusted, addr, 0);
-                let new = match op {
-                    AtomicOp::And => self.b.ins().band(old, v),
-                    AtomicOp::Or => self.b.ins().bor(old, v),
-                };
-                self.b.ins().store(self.trusted, new, addr, 0);
-            }
-        }
-        Ok(())
     }
 
     fn wload(
