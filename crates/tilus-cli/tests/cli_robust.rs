@@ -17,6 +17,27 @@ fn example(name: &str) -> String {
 }
 
 /// Runs and expects exit 1 with `error: …` containing `want`, and no panic.
+/// A program written to a temporary file for one command, removed when dropped.
+struct TempProgram(std::path::PathBuf);
+
+impl TempProgram {
+    fn new(tag: &str, text: &str) -> TempProgram {
+        let path = std::env::temp_dir().join(format!("tilus-{tag}-{}.tilus", std::process::id()));
+        std::fs::write(&path, text).expect("writes");
+        TempProgram(path)
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().expect("utf-8")
+    }
+}
+
+impl Drop for TempProgram {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 fn clean_error(args: &[&str], want: &str) {
     let o = tilus().args(args).output().expect("runs");
     let err = String::from_utf8_lossy(&o.stderr);
@@ -133,29 +154,14 @@ fn bad_inputs_are_clean_errors() {
         );
     }
     // 8. A register tile far beyond any register file: a clear error, not a long compile.
-    let big = std::env::temp_dir().join(format!("tilus-big-{}.tilus", std::process::id()));
-    std::fs::write(
-        &big,
+    let big = TempProgram::new(
+        "big",
         "kernel k(x: *f32) grid(1) warps(1) {\n    %r = alloc_register f32[4096, 4096]\n}\n",
-    )
-    .expect("writes");
-    clean_error(
-        &["compile", big.to_str().expect("utf-8")],
-        "register budget",
     );
-    let _ = std::fs::remove_file(&big);
+    clean_error(&["compile", big.path()], "register budget");
     // 9. An endless loop and an absurd grid end with the step budget / a refusal.
-    let lp = std::env::temp_dir().join(format!("tilus-loop-{}.tilus", std::process::id()));
-    std::fs::write(
-        &lp,
-        "kernel k(x: *f32) grid(1) warps(1) {\n    for i in range(0, 2000000000, 1) {\n        let y: i32 = i\n    }\n}\n",
-    )
-    .expect("writes");
-    clean_error(
-        &["run", lp.to_str().expect("utf-8"), "--arg", "x=zeros[1]"],
-        "--max-steps",
-    );
-    let _ = std::fs::remove_file(&lp);
+    let lp = TempProgram::new("loop", "kernel k(x: *f32) grid(1) warps(1) {\n    for i in range(0, 2000000000, 1) {\n        let y: i32 = i\n    }\n}\n");
+    clean_error(&["run", lp.path(), "--arg", "x=zeros[1]"], "--max-steps");
     clean_error(
         &[
             "run",
@@ -174,17 +180,11 @@ fn bad_inputs_are_clean_errors() {
         "the interpreter runs 1 to 2^31",
     );
     // 10. A constant zero divisor is a verifier error.
-    let d0 = std::env::temp_dir().join(format!("tilus-div0-{}.tilus", std::process::id()));
-    std::fs::write(
-        &d0,
+    let d0 = TempProgram::new(
+        "div0",
         "kernel k(n: i32) grid(1) warps(1) {\n    let y: i32 = n / (2 - 2)\n}\n",
-    )
-    .expect("writes");
-    clean_error(
-        &["check", d0.to_str().expect("utf-8")],
-        "integer `/` by zero",
     );
-    let _ = std::fs::remove_file(&d0);
+    clean_error(&["check", d0.path()], "integer `/` by zero");
     // 16. A flat chain of 1000 `else if`s is fine everywhere (WGSL says its nesting limit).
     let mut chain = String::from("kernel k(n: i32, x: *i32) grid(1) warps(1) {\n    let y: i32 = 0\n    if n == 0 {\n        y = 1\n    }");
     for i in 1..1000 {
@@ -194,9 +194,8 @@ fn bad_inputs_are_clean_errors() {
         ));
     }
     chain.push_str("\n}\n");
-    let ch = std::env::temp_dir().join(format!("tilus-chain-{}.tilus", std::process::id()));
-    std::fs::write(&ch, chain).expect("writes");
-    let ch_s = ch.to_str().expect("utf-8");
+    let ch = TempProgram::new("chain", &chain);
+    let ch_s = ch.path();
     for args in [
         vec!["check", ch_s],
         vec!["fmt", ch_s],
@@ -211,55 +210,40 @@ fn bad_inputs_are_clean_errors() {
         );
     }
     clean_error(&["compile", ch_s, "--target", "wgsl"], "nest 1000 deep");
-    let _ = std::fs::remove_file(&ch);
     // Input size is capped: /dev/zero is refused, not read until memory runs out.
     if std::path::Path::new("/dev/zero").exists() {
         clean_error(&["check", "/dev/zero"], "larger than 64 MiB");
     }
     // 6. A workspace far beyond RAM is refused before it is allocated.
-    let ws = std::env::temp_dir().join(format!("tilus-ws-{}.tilus", std::process::id()));
-    std::fs::write(
-        &ws,
+    let ws = TempProgram::new(
+        "ws",
         "kernel k(n: i32) grid(1) warps(1) {\n    %w = alloc_global f32[n, n]\n}\n",
-    )
-    .expect("writes");
+    );
     clean_error(
-        &["run", ws.to_str().expect("utf-8"), "--arg", "n=60000"],
+        &["run", ws.path(), "--arg", "n=60000"],
         "max_workspace_bytes",
     );
-    let _ = std::fs::remove_file(&ws);
     // 15. A shared tile that is never freed.
-    let sh = std::env::temp_dir().join(format!("tilus-shared-{}.tilus", std::process::id()));
-    std::fs::write(
-        &sh,
+    let sh = TempProgram::new(
+        "shared",
         "kernel k(x: *f32) grid(1) warps(1) {\n    %s = alloc_shared f32[32]\n}\n",
-    )
-    .expect("writes");
-    clean_error(&["check", sh.to_str().expect("utf-8")], "never freed");
-    let _ = std::fs::remove_file(&sh);
+    );
+    clean_error(&["check", sh.path()], "never freed");
     // Extra bytes to unpack.
     clean_error(&["unpack", "u4", "2", "ff", "ff"], "extra bytes");
     // No doubled prefix on parse errors.
-    let bad = std::env::temp_dir().join(format!("tilus-robust-{}.tilus", std::process::id()));
-    std::fs::write(&bad, "kernel k() grid(1) warps(1) {\n  bogus\n}\n").expect("writes");
-    clean_error(
-        &["check", bad.to_str().expect("utf-8")],
-        "unknown instruction",
-    );
-    let _ = std::fs::remove_file(&bad);
+    let bad = TempProgram::new("robust", "kernel k() grid(1) warps(1) {\n  bogus\n}\n");
+    clean_error(&["check", bad.path()], "unknown instruction");
     // 3 and 14. An expression nested 50,000 deep: check and fmt refuse it (no stack
     // overflow), with the limit in the message.
-    let deep = std::env::temp_dir().join(format!("tilus-deep-{}.tilus", std::process::id()));
     let terms = vec!["n"; 50_000].join(" + ");
-    std::fs::write(
-        &deep,
-        format!("kernel k(n: i32) grid(1) warps(1) {{\n    let x: i32 = {terms}\n}}\n"),
-    )
-    .expect("writes");
-    let deep_s = deep.to_str().expect("utf-8");
+    let deep = TempProgram::new(
+        "deep",
+        &format!("kernel k(n: i32) grid(1) warps(1) {{\n    let x: i32 = {terms}\n}}\n"),
+    );
+    let deep_s = deep.path();
     clean_error(&["check", deep_s], "nested more than 1000 deep");
     clean_error(&["fmt", deep_s], "nested more than 1000 deep");
-    let _ = std::fs::remove_file(&deep);
 }
 
 #[test]

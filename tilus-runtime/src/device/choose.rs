@@ -84,13 +84,11 @@ pub(super) fn cpu_or_software_wgpu(wgpu: WgpuDevice) -> (Box<dyn Device>, String
             let wgpu_us: f64 = it.next()?.parse().ok()?;
             (pick == "cpu" || pick == "wgpu").then_some((pick, cpu_us, wgpu_us, "stored"))
         });
+    let mut wgpu = wgpu;
     let (pick, cpu_us, wgpu_us, how) = match stored {
         Some(v) => v,
         None => {
-            let mut w = wgpu;
-            let cpu_us = probe_us(&mut cpu);
-            let wgpu_us = probe_us(&mut w);
-            let (pick, c, g) = match (cpu_us, wgpu_us) {
+            let (pick, c, g) = match (probe_us(&mut cpu), probe_us(&mut wgpu)) {
                 (Ok(c), Ok(g)) if g < c => ("wgpu", c, g),
                 (Ok(c), Ok(g)) => ("cpu", c, g),
                 (Ok(c), Err(_)) => ("cpu", c, f64::INFINITY),
@@ -105,21 +103,7 @@ pub(super) fn cpu_or_software_wgpu(wgpu: WgpuDevice) -> (Box<dyn Device>, String
             if let Some(p) = &path {
                 store(p, &format!("{pick} {c:.1} {g:.1}\n"));
             }
-            if pick == "wgpu" {
-                let reason = format!(
-                    "wgpu: a software adapter, faster than the CPU backend on the probe \
-                     ({g:.0} us vs {c:.0} us, measured now); {}",
-                    w.info()
-                );
-                return (Box::new(w), reason);
-            }
-            return (
-                Box::new(cpu),
-                format!(
-                    "cpu: no GPU; compiled CPU code beats the software adapter on the probe \
-                     ({c:.0} us vs {g:.0} us, measured now)"
-                ),
-            );
+            (pick.to_string(), c, g, "measured now")
         }
     };
     if pick == "wgpu" {

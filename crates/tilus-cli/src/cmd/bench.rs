@@ -65,18 +65,22 @@ pub struct BenchGemmArgs {
     interp_baseline: bool,
 }
 
-/// The `GemmArgs` of one CPU baseline run of weight type `w` at `m`.
-fn cpu_gemm_args(args: &BenchGemmArgs, m: usize, w: &str) -> GemmArgs {
+/// The `GemmArgs` that time weight type `w` at `m` (f16 weights are per-channel), untuned.
+fn gemm_args(args: &BenchGemmArgs, m: usize, w: &str) -> GemmArgs {
     GemmArgs {
         m,
         n: args.n,
         k: args.k,
         wtype: w.to_string(),
         act: args.act.clone(),
-        group_size: args.group_size.clone(),
+        group_size: if DType::parse(w).ok() == Some(DType::F16) {
+            "per-channel".into()
+        } else {
+            args.group_size.clone()
+        },
         asym: false,
         split_k: 1,
-        backend: None,
+        backend: args.backend.clone(),
         seed: 1,
         kernel: args.kernel.clone(),
         simt: args.simt.clone(),
@@ -98,26 +102,11 @@ fn time_handwritten(
     if device.info().backend != "wgpu" {
         return Ok(None);
     }
+    // The hand-written kernels take the SIMT buffers of the default tile.
     let ga = GemmArgs {
-        m,
-        n: args.n,
-        k: args.k,
-        wtype: w.to_string(),
-        act: args.act.clone(),
-        group_size: if w == "f16" {
-            "per-channel".into()
-        } else {
-            args.group_size.clone()
-        },
-        asym: false,
-        split_k: 1,
-        backend: args.backend.clone(),
-        seed: 1,
         kernel: "simt".into(),
         simt: None,
-        tune: "off".into(),
-        compare: false,
-        save: None,
+        ..gemm_args(args, m, w)
     };
     let p = problem(&ga, false)?;
     let A16WxPlan::Simt(plan) = p.plan else {
@@ -246,7 +235,7 @@ fn bench_m(
             .find(|w| DType::parse(w).ok() != Some(DType::F16));
         let interp = match (first, args.interp_baseline) {
             (Some(w), true) => {
-                let ga = cpu_gemm_args(args, m, w);
+                let ga = gemm_args(args, m, w);
                 let us = super::bench_cpu::interp_us(&ga)?;
                 let _ = writeln!(
                     out,
@@ -281,27 +270,7 @@ fn bench_m(
         handwritten.push(hw);
     }
     for w in &wtypes {
-        let ga = GemmArgs {
-            m,
-            n: args.n,
-            k: args.k,
-            wtype: w.clone(),
-            act: args.act.clone(),
-            group_size: if DType::parse(w).ok() == Some(DType::F16) {
-                "per-channel".into()
-            } else {
-                args.group_size.clone()
-            },
-            asym: false,
-            split_k: 1,
-            backend: args.backend.clone(),
-            seed: 1,
-            kernel: args.kernel.clone(),
-            simt: args.simt.clone(),
-            tune: "off".into(),
-            compare: false,
-            save: None,
-        };
+        let ga = gemm_args(args, m, w);
         let has_mma = device
             .info()
             .target()

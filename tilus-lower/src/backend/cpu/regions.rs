@@ -123,18 +123,6 @@ pub fn touched(k: &ThreadKernel, cells: &CellMap, stmts: &[Stmt]) -> Result<Touc
     Ok(t)
 }
 
-/// The cells an expression reads.
-pub fn expr_reads(
-    k: &ThreadKernel,
-    cells: &CellMap,
-    e: ExprId,
-) -> Result<BTreeSet<u32>, LowerError> {
-    let mut t = Touched::default();
-    let mut seen = vec![false; k.exprs.len()];
-    read(k, cells, e, &mut t, &mut seen)?;
-    Ok(t.reads)
-}
-
 fn walk(
     k: &ThreadKernel,
     cells: &CellMap,

@@ -68,12 +68,18 @@ impl WordBuffer {
     }
 }
 
+fn vanished() -> RuntimeError {
+    RuntimeError::BadConfig("a buffer of the launch vanished".into())
+}
+
 /// The Cranelift CPU backend as a [`Device`] (see the module doc).
 #[derive(Debug)]
 pub struct CpuDevice {
     info: DeviceInfo,
     buffers: BufferTable<WordBuffer>,
-    modules: HashMap<String, Arc<Loaded>>,
+    /// Loaded modules by entry point, each with its CLIF (compared, not hashed, on every
+    /// launch: the text is hundreds of kilobytes).
+    modules: HashMap<String, Vec<(String, Arc<Loaded>)>>,
     threads: usize,
     /// Microseconds spent JIT-compiling (parse + Cranelift) so far.
     jit_us: Arc<AtomicU64>,
@@ -135,7 +141,11 @@ impl CpuDevice {
 
     /// The loaded module of `artifact`, compiling it on first use.
     fn module(&mut self, name: &str, clif: &str, entry: &str) -> Result<Arc<Loaded>, RuntimeError> {
-        if let Some(m) = self.modules.get(clif) {
+        if let Some((_, m)) = self
+            .modules
+            .get(entry)
+            .and_then(|v| v.iter().find(|(c, _)| c == clif))
+        {
             return Ok(m.clone());
         }
         let t0 = std::time::Instant::now();
@@ -146,7 +156,10 @@ impl CpuDevice {
         self.jit_us
             .fetch_add(t0.elapsed().as_micros() as u64, Ordering::Relaxed);
         let loaded = Arc::new(loaded);
-        self.modules.insert(clif.to_string(), loaded.clone());
+        self.modules
+            .entry(entry.to_string())
+            .or_default()
+            .push((clif.to_string(), loaded.clone()));
         Ok(loaded)
     }
 
@@ -169,39 +182,22 @@ impl CpuDevice {
             return Ok(());
         }
         let loaded = self.module(&artifact.name, &cpu.clif, &cpu.entry_point)?;
-        // Workspaces and the scalar block live for this launch.
+        // Workspaces and the scalar block live for this launch. The table holds raw
+        // pointers only: the generated code is the buffers' only user until the launch
+        // returns, and a `WordBuffer`'s words stay put when `owned` grows.
         let mut owned: Vec<WordBuffer> = Vec::new();
-        let mut sources = Vec::with_capacity(bound.slots.len());
+        let mut table = Vec::with_capacity(bound.slots.len());
         for slot in &bound.slots {
-            match slot.source {
-                SlotSource::Arg(id) => sources.push(Some(id)),
+            let buf = match slot.source {
+                SlotSource::Arg(id) => self.buffers.get_mut(id)?,
                 SlotSource::Workspace { bytes, .. } => {
                     owned.push(WordBuffer::zeroed(bytes));
-                    sources.push(None);
+                    owned.last_mut().ok_or_else(vanished)?
                 }
                 SlotSource::ScalarBlock => {
                     owned.push(WordBuffer::from_bytes(&bound.scalar_bytes()));
-                    sources.push(None);
+                    owned.last_mut().ok_or_else(vanished)?
                 }
-            }
-        }
-        let mut table = Vec::with_capacity(sources.len());
-        let mut owned_iter = owned.iter_mut();
-        for src in &sources {
-            let buf: &mut WordBuffer = match src {
-                Some(id) => {
-                    let b = self.buffers.get_mut(*id)?;
-                    // Raw pointers only: the generated code is the only user until the
-                    // launch returns.
-                    table.push(Slot {
-                        base: b.words.as_mut_ptr() as u64,
-                        words: b.words.len() as u64,
-                    });
-                    continue;
-                }
-                None => owned_iter.next().ok_or_else(|| {
-                    RuntimeError::BadConfig("a workspace of the launch vanished".into())
-                })?,
             };
             table.push(Slot {
                 base: buf.words.as_mut_ptr() as u64,
